@@ -1,0 +1,230 @@
+"""The array backend: one interface, NumPy and CuPy interchangeable.
+
+Engine code never imports numpy or cupy. It asks this module for the namespace of the arrays it holds
+(``xp = array_namespace(x)``) and then calls only functions of the Python array API standard
+(https://data-apis.org/array-api/) on it: ``xp.matmul``, ``xp.sum(..., keepdims=True)``, ``xp.where``...
+NumPy >= 2 and CuPy >= 13 implement that standard in their main namespaces, so the same code runs on both.
+
+Three backends are known, each reached through a *device* name:
+
+=========  ====================  =====================================================================
+device     namespace             what it is for
+=========  ====================  =====================================================================
+``cpu``    ``numpy``             the default; training on a laptop
+``gpu``    ``cupy``              a CUDA GPU (``pip install -e ".[gpu]"``); ``cuda`` is an alias
+``strict`` ``array_api_strict``  tests only: a CPU implementation of the bare standard that fails
+                                 loudly on anything NumPy-only, which is how the tests know the engine
+                                 will run on CuPy without owning a GPU
+=========  ====================  =====================================================================
+
+What the standard lacks lives here, one small function per need: random numbers (:class:`Generator`),
+moving arrays between host and device (:func:`to_device`, :func:`to_numpy`), and waiting for a device
+before reading a clock (:func:`synchronize`).
+"""
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+DEVICES = ("cpu", "gpu", "strict")
+_ALIASES = {
+    "cpu": "cpu", "numpy": "cpu", "host": "cpu",
+    "gpu": "gpu", "cuda": "gpu", "cupy": "gpu",
+    "strict": "strict", "array_api_strict": "strict",
+}
+_MODULE_OF_DEVICE = {"cpu": "numpy", "gpu": "cupy", "strict": "array_api_strict"}
+_DEVICE_OF_MODULE = {v: k for k, v in _MODULE_OF_DEVICE.items()}
+
+# type(array) -> namespace; filled on first sight of each array type so the hot path is one dict lookup.
+_NAMESPACE_OF_TYPE: dict[type, Any] = {}
+
+
+def canonical_device(device: str) -> str:
+    """``'cuda'`` -> ``'gpu'``, ``'numpy'`` -> ``'cpu'``...; an unknown name is a ``ValueError``."""
+    try:
+        return _ALIASES[str(device).lower()]
+    except KeyError:
+        raise ValueError(
+            f"device must be one of {sorted(_ALIASES)}; got {device!r}") from None
+
+
+def namespace(device: str = "cpu"):
+    """The array namespace (module) of a device: ``numpy``, ``cupy`` or ``array_api_strict``.
+
+    Raises an ``ImportError`` that says how to install the backend when it is missing.
+    """
+    name = _MODULE_OF_DEVICE[canonical_device(device)]
+    try:
+        module = importlib.import_module(name)
+    except ImportError as err:
+        hint = {"cupy": 'pip install -e ".[gpu]" (needs a CUDA GPU)',
+                "array_api_strict": 'pip install -e ".[dev]"'}.get(name, "pip install numpy")
+        raise ImportError(f"device {device!r} needs the {name} package: {hint}") from err
+    if name == "cupy":
+        try:
+            if module.cuda.runtime.getDeviceCount() < 1:
+                raise RuntimeError("no CUDA device")
+        except Exception as err:  # CUDA driver missing, no device, ...
+            raise RuntimeError(f"device {device!r}: CuPy is installed but sees no GPU ({err})") from err
+    return module
+
+
+def gpu_available() -> bool:
+    """True when CuPy imports and sees at least one CUDA device."""
+    try:
+        namespace("gpu")
+    except (ImportError, RuntimeError):
+        return False
+    return True
+
+
+def array_namespace(*arrays):
+    """The namespace shared by ``arrays`` (Python scalars and ``None`` are ignored).
+
+    Arrays from two backends in one operation are an error that names both: the engine never copies
+    between host and device behind the user's back.
+    """
+    found = None
+    for a in arrays:
+        if a is None or isinstance(a, (int, float, bool)):
+            continue
+        xp = _NAMESPACE_OF_TYPE.get(type(a))
+        if xp is None:
+            xp = _lookup_namespace(a)
+        if found is None:
+            found = xp
+        elif xp is not found:
+            raise TypeError(
+                f"operands live on two backends: {backend_name(found)!r} and {backend_name(xp)!r}; "
+                f"move one with .to(device) first")
+    if found is None:
+        raise TypeError("no array among the operands (only Python scalars)")
+    return found
+
+
+def _lookup_namespace(a):
+    module = type(a).__module__.split(".")[0]
+    if module == "numpy":
+        import numpy as xp
+    elif hasattr(a, "__array_namespace__"):
+        xp = a.__array_namespace__()
+        # CuPy returns the `cupy` module itself; array_api_strict returns its module.
+    else:
+        raise TypeError(f"expected an array of numpy, cupy or array_api_strict; got {type(a).__name__}")
+    _NAMESPACE_OF_TYPE[type(a)] = xp
+    return xp
+
+
+def backend_name(xp) -> str:
+    """``'numpy'``, ``'cupy'`` or ``'array_api_strict'`` for a namespace."""
+    return xp.__name__.split(".")[0]
+
+
+def device_of(x) -> str:
+    """The device name (``'cpu'``, ``'gpu'``, ``'strict'``) of an array."""
+    return _DEVICE_OF_MODULE[backend_name(array_namespace(x))]
+
+
+def to_numpy(x):
+    """A NumPy array on the host holding the values of ``x`` (any backend)."""
+    import numpy as np
+    if isinstance(x, np.ndarray):
+        return x
+    if isinstance(x, (int, float, bool, np.generic)):
+        return np.asarray(x)
+    name = backend_name(array_namespace(x))
+    if name == "cupy":
+        return x.get()
+    return np.from_dlpack(x)
+
+
+def to_device(x, device: str):
+    """Move an array (or anything ``numpy.asarray`` takes) to ``device``; no copy when already there."""
+    target = canonical_device(device)
+    xp = namespace(target)
+    try:
+        if device_of(x) == target:
+            return x
+    except TypeError:
+        pass  # a list, a scalar: not an array of any backend yet
+    host = to_numpy(x) if not isinstance(x, (list, tuple)) else x
+    return xp.asarray(host)
+
+
+def synchronize(device_or_array: Any = "cpu") -> None:
+    """Wait until the device has finished its queued work (a no-op on the CPU). Call before a timer."""
+    dev = device_or_array if isinstance(device_or_array, str) else device_of(device_or_array)
+    if canonical_device(dev) == "gpu":
+        namespace("gpu").cuda.Device().synchronize()
+
+
+class Generator:
+    """A seeded random generator for one device: the same seed on the same device gives the same numbers.
+
+    On ``cpu`` and ``strict`` the numbers come from NumPy's PCG64 (``numpy.random.default_rng``); the
+    strict backend receives a copy of them, so the two CPU backends draw identical values. On ``gpu`` they
+    come from CuPy's generator on the device, so they differ from the CPU's.
+
+    >>> rng = Generator(0)
+    >>> rng.normal((2, 3)).shape
+    (2, 3)
+    """
+
+    def __init__(self, seed: int | None = 0, device: str = "cpu"):
+        import numpy as np
+        self.device = canonical_device(device)
+        self.seed = seed
+        self.xp = namespace(self.device)
+        if self.device == "gpu":
+            self._rng = self.xp.random.RandomState(seed)
+        else:
+            self._rng = np.random.default_rng(seed)
+
+    def _out(self, a, dtype):
+        xp = self.xp
+        dtype = getattr(xp, dtype) if isinstance(dtype, str) else dtype
+        if self.device == "strict":
+            return xp.asarray(a, dtype=dtype)
+        return a.astype(dtype, copy=False)
+
+    def normal(self, shape, mean=0.0, std=1.0, dtype="float32"):
+        """Samples of N(mean, std**2) with the given shape."""
+        shape = _shape(shape)
+        if self.device == "gpu":
+            a = self._rng.standard_normal(shape, dtype="float32" if str(dtype).endswith("32") else "float64")
+        else:
+            a = self._rng.standard_normal(shape)
+        a = self._out(a, dtype)
+        return a if (mean == 0.0 and std == 1.0) else a * std + mean
+
+    def uniform(self, shape, low=0.0, high=1.0, dtype="float32"):
+        """Samples of U[low, high) with the given shape."""
+        a = self._rng.uniform(low, high, size=_shape(shape))
+        return self._out(a, dtype)
+
+    def integers(self, low, high, shape, dtype="int64"):
+        """Integers drawn uniformly from [low, high)."""
+        if self.device == "gpu":
+            a = self._rng.randint(low, high, size=_shape(shape))
+        else:
+            a = self._rng.integers(low, high, size=_shape(shape))
+        return self._out(a, dtype)
+
+    def permutation(self, n: int):
+        """A random permutation of ``range(n)`` as an int64 array."""
+        return self._out(self._rng.permutation(int(n)), "int64")
+
+    def state_dict(self) -> dict:
+        """The generator's state as JSON-friendly data (CPU backends), for checkpoints."""
+        if self.device == "gpu":
+            raise NotImplementedError("saving the state of CuPy's generator is not supported")
+        return {"seed": self.seed, "device": self.device, "bit_generator": self._rng.bit_generator.state}
+
+    def load_state_dict(self, state: dict) -> None:
+        if self.device == "gpu":
+            raise NotImplementedError("restoring the state of CuPy's generator is not supported")
+        self._rng.bit_generator.state = state["bit_generator"]
+
+
+def _shape(shape) -> tuple:
+    return (int(shape),) if isinstance(shape, int) else tuple(int(s) for s in shape)
