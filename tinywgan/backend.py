@@ -228,3 +228,11 @@ class Generator:
 
 def _shape(shape) -> tuple:
     return (int(shape),) if isinstance(shape, int) else tuple(int(s) for s in shape)
+
+
+def astype(x, dtype):
+    """``x`` converted to ``dtype``: the standard's ``xp.astype`` where the namespace has it (NumPy >= 2.1,
+    array_api_strict), else the array method (older NumPy 2.0, CuPy)."""
+    xp = array_namespace(x)
+    f = getattr(xp, "astype", None)
+    return f(x, dtype) if f is not None else x.astype(dtype, copy=False)

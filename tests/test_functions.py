@@ -1,0 +1,206 @@
+"""Every differentiable op, first and second derivatives, against finite differences in float64.
+
+One table drives the tests: a row is ``(name, fn, inputs)``, where ``inputs`` is a hypothesis strategy that
+draws the op's float64 inputs from the op's smooth domain (away from kinks and singularities), with
+broadcasting pairs for the binary ops. A new op is one new row.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import tinywgan as tw
+from tinywgan import backend
+from tinywgan.gradcheck import GradcheckError, gradcheck, gradgradcheck
+
+F64 = np.float64
+
+
+def floats(low, high):
+    return st.floats(low, high, allow_nan=False, allow_infinity=False, width=64)
+
+
+def shapes(min_dims=0, max_dims=3, max_side=3):
+    return hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=1, max_side=max_side)
+
+
+def arrays(shape, low=-2.0, high=2.0):
+    return hnp.arrays(F64, shape, elements=floats(low, high))
+
+
+def nonzero(shape, margin=0.3, high=2.0):
+    """Values with |x| in [margin, high], either sign: away from a kink or a pole at 0."""
+    return st.tuples(arrays(shape, margin, high), hnp.arrays(np.bool_, shape)).map(
+        lambda t: np.where(t[1], t[0], -t[0]))
+
+
+def unary(domain=arrays, **kw):
+    return shapes(**kw).flatmap(lambda s: st.tuples(domain(s)))
+
+
+def binary(domain_a=arrays, domain_b=arrays):
+    """Two inputs whose shapes broadcast against each other (including equal and scalar shapes)."""
+    pairs = hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, max_side=3)
+    return pairs.flatmap(lambda p: st.tuples(domain_a(p.input_shapes[0]), domain_b(p.input_shapes[1])))
+
+
+def away_from(points, margin=1e-3):
+    """A filter: every element at least `margin` from each point (finite differences must not cross a kink)."""
+    def ok(xs):
+        return all(np.all(np.abs(x - p) > margin) for x in xs for p in points)
+    return ok
+
+
+def distinct_values(shape):
+    """Values on a 0.01 grid, all different, so a max has one winner and a gap wider than the step h."""
+    n = int(np.prod(shape))
+    return st.permutations(range(n)).map(lambda p: (np.asarray(p, F64).reshape(shape) - n / 2) * 0.01)
+
+
+def matmul_shapes():
+    """2-D, batched, broadcast-batched, and inner dimension 1 (the broadcasting fast path)."""
+    n, k, m, b = (st.integers(1, 3) for _ in range(4))
+    return st.one_of(
+        st.tuples(n, k, m).map(lambda t: ((t[0], t[1]), (t[1], t[2]))),
+        st.tuples(b, n, k, m).map(lambda t: ((t[0], t[1], t[2]), (t[2], t[3]))),
+        st.tuples(b, n, k, m).map(lambda t: ((t[0], t[1], t[2]), (t[0], t[2], t[3]))),
+        st.tuples(n, m).map(lambda t: ((t[0], 1), (1, t[1]))),
+    ).flatmap(lambda s: st.tuples(arrays(s[0]), arrays(s[1])))
+
+
+def with_axis(strategy_of_shape=shapes(min_dims=1)):
+    """(x, axis, keepdims) with axis None, one axis, or a tuple of axes."""
+    def build(shape):
+        nd = len(shape)
+        axes = st.one_of(st.none(), st.integers(-nd, nd - 1),
+                         st.lists(st.integers(0, nd - 1), min_size=1, max_size=nd, unique=True).map(tuple))
+        return st.tuples(arrays(shape), axes, st.booleans())
+    return strategy_of_shape.flatmap(build)
+
+
+# (name, fn of tensors, strategy of a tuple of float64 inputs, filter or None)
+OPS = [
+    ("add", lambda a, b: a + b, binary(), None),
+    ("sub", lambda a, b: a - b, binary(), None),
+    ("mul", lambda a, b: a * b, binary(), None),
+    ("div", lambda a, b: a / b, binary(arrays, nonzero), None),
+    ("neg", lambda x: -x, unary(), None),
+    ("pow2", lambda x: x ** 2, unary(), None),
+    ("pow3", lambda x: x ** 3, unary(), None),
+    ("pow_half", lambda x: x ** 0.5, unary(lambda s: arrays(s, 0.3, 2.0)), None),
+    ("pow_neg", lambda x: x ** -1.5, unary(lambda s: arrays(s, 0.3, 2.0)), None),
+    ("exp", tw.exp, unary(), None),
+    ("log", tw.log, unary(lambda s: arrays(s, 0.3, 3.0)), None),
+    ("sqrt", tw.sqrt, unary(lambda s: arrays(s, 0.3, 3.0)), None),
+    ("abs", tw.abs, unary(nonzero), None),
+    ("tanh", tw.tanh, unary(), None),
+    ("sigmoid", tw.sigmoid, unary(lambda s: arrays(s, -5, 5)), None),
+    ("relu", tw.relu, unary(nonzero), None),
+    ("leaky_relu", lambda x: tw.leaky_relu(x, 0.2), unary(nonzero), None),
+    ("softplus", tw.softplus, unary(lambda s: arrays(s, -5, 5)), None),
+    ("log_sigmoid", tw.log_sigmoid, unary(lambda s: arrays(s, -5, 5)), None),
+    ("clip", lambda x: tw.clip(x, -0.5, 0.7), unary(), away_from([-0.5, 0.7])),
+    ("maximum", tw.maximum, binary(), lambda xs: np.all(np.abs(np.subtract(*xs)) > 1e-3)),
+    ("minimum", tw.minimum, binary(), lambda xs: np.all(np.abs(np.subtract(*xs)) > 1e-3)),
+    ("matmul", lambda a, b: a @ b, matmul_shapes(), None),
+    ("transpose", lambda x: x.T, unary(), None),
+    ("transpose_axes", lambda x: tw.transpose(x, (1, 2, 0)), unary(min_dims=3, max_dims=3), None),
+    ("reshape", lambda x: x.reshape(-1), unary(), None),
+    ("broadcast_to", lambda x: tw.broadcast_to(x, (2,) + x.shape), unary(), None),
+    ("sum_to", lambda x: tw.sum_to(x, (1,) + x.shape[2:]), unary(min_dims=2), None),
+    ("sum_all", lambda x: x.sum(), unary(), None),
+    ("mean_all", lambda x: x.mean(), unary(), None),
+    ("max_all", lambda x: x.max(), shapes(min_dims=1).flatmap(lambda s: st.tuples(distinct_values(s))), None),
+    ("norm", lambda x: tw.norm(x, axis=-1), unary(min_dims=1), lambda xs: np.all(np.abs(xs[0]).sum(-1) > 0.1)),
+    ("getitem_slice", lambda x: x[1:, ::2], unary(min_dims=2), None),
+    ("getitem_int", lambda x: x[0], unary(min_dims=1), None),
+    ("getitem_array", lambda x: x[[0, 0, 1, 0]], unary(min_dims=1).filter(lambda t: t[0].shape[0] > 1),
+     None),
+    ("concatenate", lambda a, b: tw.concatenate([a, b * 2, a], axis=0), st.tuples(arrays((2, 3)), arrays((1, 3))),
+     None),
+    ("stack", lambda a, b: tw.stack([a, b, a * b], axis=1), st.tuples(arrays((2, 3)), arrays((2, 3))), None),
+]
+
+
+def _on(device, arrays_):
+    """The float64 inputs on `device` (gradients are compared on the host)."""
+    return [backend.to_device(a, device) for a in arrays_]
+
+
+@pytest.mark.parametrize("name, fn, strategy, keep", OPS, ids=[row[0] for row in OPS])
+def test_op_gradients(device, name, fn, strategy, keep):
+    @given(inputs=strategy)
+    def check(inputs):
+        if keep is not None:
+            assume(keep(inputs))
+        xs = _on(device, inputs)
+        assert gradcheck(fn, xs)
+        assert gradgradcheck(fn, xs)
+    check()
+
+
+@pytest.mark.parametrize("reduction", [tw.sum, tw.mean, tw.max, tw.norm])
+def test_reductions_over_axes(device, reduction):
+    @given(case=with_axis())
+    def check(case):
+        x, axis, keepdims = case
+        if reduction is tw.max:  # a single maximum, further from the others than the step h
+            x = (np.argsort(np.argsort(x, axis=None)).reshape(x.shape) - x.size / 2) * 0.01
+        if reduction is tw.norm:
+            assume(np.all(np.abs(x) > 1e-3))
+
+        def fn(t):
+            return reduction(t, axis=axis, keepdims=keepdims)
+        xs = _on(device, [x])
+        assert gradcheck(fn, xs)
+        assert gradgradcheck(fn, xs)
+    check()
+
+
+def test_where_with_constant_mask(device):
+    @given(pair=binary(), data=st.data())
+    def check(pair, data):
+        a, b = pair
+        shape = np.broadcast_shapes(a.shape, b.shape)
+        mask = backend.to_device(data.draw(hnp.arrays(np.bool_, shape)), device)
+        xs = _on(device, pair)
+        assert gradcheck(lambda s, t: tw.where(mask, s, t), xs)
+        assert gradgradcheck(lambda s, t: tw.where(mask, s, t), xs)
+    check()
+
+
+def test_norm_eps_keeps_derivative_finite_at_zero(device):
+    x = tw.tensor(backend.to_device(np.zeros((2, 3)), device), requires_grad=True)
+    n = tw.norm(x, axis=1)
+    g, = tw.grad(n.sum(), x, create_graph=True)
+    assert np.all(np.isfinite(g.numpy())) and np.all(g.numpy() == 0)
+    gg, = tw.grad((g * g).sum() + n.sum(), x)
+    assert np.all(np.isfinite(gg.numpy()))
+
+
+def test_gradcheck_catches_a_wrong_derivative():
+    class WrongSquare(tw.Function):
+        def forward(self, x):
+            return x * x
+
+        def backward(self, gy):
+            return gy * 3 * self.inputs[0]  # should be 2x
+
+    with pytest.raises(GradcheckError, match=r"inputs\[0\]\[\(1,\)\].*analytic.*numeric"):
+        gradcheck(lambda x: WrongSquare()(x), [np.array([0.0, 1.0])])
+
+
+def test_gradgradcheck_catches_a_backward_that_is_not_differentiable():
+    class Detached(tw.Function):  # backward right, but built from raw arrays: no second derivative
+        def forward(self, x):
+            return x * x * x
+
+        def backward(self, gy):
+            return gy * tw.Tensor(3 * self.inputs[0].data ** 2)
+
+    assert gradcheck(lambda x: Detached()(x), [np.array([0.5, 1.5])])
+    with pytest.raises(GradcheckError, match="gradgradcheck"):
+        gradgradcheck(lambda x: Detached()(x), [np.array([0.5, 1.5])])
