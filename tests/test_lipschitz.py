@@ -1,0 +1,167 @@
+"""Weight clipping, the gradient penalty (double backprop into the critic's weights) and spectral norm."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tinywgan as tw
+from tinywgan import backend, nn
+from tinywgan.gradcheck import gradcheck
+from tinywgan.lipschitz import (SpectralNorm, clip_weights, critic_gradient_norms, gradient_penalty,
+                                interpolate, spectral_norm)
+
+
+def _critic(activation, device="cpu", seed=0, sizes=(3, 7, 5, 1)):
+    c = nn.MLP(list(sizes), activation=activation, rng=tw.Generator(seed, device), dtype="float64")
+    for p in c.parameters():  # larger weights than the default init: every unit's kink matters
+        p.data = p.data * 2.0
+    return c
+
+
+def _linear_layers(critic):
+    return [m for m in critic if isinstance(m, nn.Linear)]
+
+
+def _preactivations(critic, x):
+    out, h = [], x
+    for m in critic:
+        h = m(h)
+        if isinstance(m, nn.Linear):
+            out.append(h.numpy())
+    return out
+
+
+@pytest.mark.parametrize("activation", ["relu", "leaky_relu", "tanh"])
+def test_gradient_penalty_gradient_matches_finite_differences(device, activation):
+    critic = _critic(activation, device)
+    rng = np.random.default_rng(1)
+    real = backend.to_device(rng.standard_normal((6, 3)), device)
+    fake = backend.to_device(rng.standard_normal((6, 3)) + 1.0, device)
+    layers = _linear_layers(critic)
+    # Finite differences must not step across a ReLU kink at the interpolates.
+    x_hat = interpolate(real, fake, tw.Generator(3, device))
+    assert min(np.abs(a).min() for a in _preactivations(critic, x_hat)[:-1]) > 1e-4
+
+    def penalty(*params):
+        for layer, (w, b) in zip(layers, zip(params[::2], params[1::2])):
+            layer.weight, layer.bias = w, b  # plug the checked tensors into the critic
+        return gradient_penalty(critic, real, fake, tw.Generator(3, device), weight=10.0)
+
+    params = [a for layer in layers for a in (layer.weight.data, layer.bias.data)]
+    assert gradcheck(penalty, params)
+
+
+def test_penalty_reaches_the_critic_weights():
+    critic = _critic("leaky_relu")
+    rng = np.random.default_rng(2)
+    real, fake = rng.standard_normal((8, 3)), rng.standard_normal((8, 3)) + 2
+
+    def weight_grads(with_penalty):
+        critic.zero_grad()
+        loss = critic(tw.tensor(fake)).mean() - critic(tw.tensor(real)).mean()
+        if with_penalty:
+            loss = loss + gradient_penalty(critic, real, fake, tw.Generator(0))
+        loss.backward()
+        return [p.grad.numpy() for p in critic.parameters()]
+
+    without, with_gp = weight_grads(False), weight_grads(True)
+    differences = [np.abs(a - b).max() for a, b in zip(without, with_gp)]
+    # Every weight matrix, first layer included, gets a share of the penalty's gradient.
+    assert all(d > 1e-3 for d in differences[0::2]), differences
+
+
+def test_alpha_is_one_value_per_sample():
+    rng = np.random.default_rng(3)
+    real = rng.standard_normal((5, 4))
+    fake = real.copy()
+    fake[2] += rng.standard_normal(4) + 3.0  # only sample 2 differs
+    x_hat = interpolate(real, fake, tw.Generator(9)).numpy()
+    np.testing.assert_array_equal(np.delete(x_hat, 2, axis=0), np.delete(real, 2, axis=0))
+    t = (x_hat[2] - fake[2]) / (real[2] - fake[2])  # the same alpha on every feature of sample 2
+    np.testing.assert_allclose(t, t[0], rtol=1e-12)
+    assert 0 < t[0] < 1
+    images = rng.standard_normal((3, 1, 2, 2))
+    alpha_shape = interpolate(images, images * 0, tw.Generator(0)).numpy() / images
+    np.testing.assert_allclose(alpha_shape, alpha_shape[:, :1, :1, :1] * np.ones_like(images))
+
+
+def test_one_sided_penalty_ignores_small_gradients():
+    critic = nn.MLP([2, 1], rng=tw.Generator(0), dtype="float64")
+    critic[0].weight.data = np.array([[0.3], [0.4]])  # ||grad|| = 0.5 everywhere
+    real, fake = np.ones((4, 2)), np.zeros((4, 2))
+    two = gradient_penalty(critic, real, fake, tw.Generator(0), weight=1.0)
+    one = gradient_penalty(critic, real, fake, tw.Generator(0), weight=1.0, one_sided=True)
+    assert two.item() == pytest.approx(0.25) and one.item() == 0.0
+
+
+def test_penalty_rejects_batches_of_different_shapes():
+    critic = _critic("relu")
+    with pytest.raises(ValueError, match=r"real batch has shape \(4, 3\) and fake batch has shape \(5, 3\)"):
+        gradient_penalty(critic, np.ones((4, 3)), np.ones((5, 3)), tw.Generator(0))
+
+
+def test_gradient_norms_of_a_linear_critic():
+    critic = nn.MLP([3, 1], rng=tw.Generator(0), dtype="float64")
+    w = critic[0].weight.numpy()
+    norms = critic_gradient_norms(critic, tw.tensor(np.random.default_rng(0).standard_normal((5, 3))))
+    np.testing.assert_allclose(norms.numpy(), np.linalg.norm(w), rtol=1e-10)
+
+
+def test_clip_weights(device):
+    critic = nn.MLP([2, 16, 16, 1], rng=tw.Generator(0, device))
+    before = np.concatenate([p.numpy().ravel() for p in critic.parameters()])
+    n = clip_weights(critic, 0.01)
+    after = np.concatenate([p.numpy().ravel() for p in critic.parameters()])
+    assert n == int(np.sum(np.abs(before) > 0.01)) and n > 0
+    assert np.all(np.abs(after) <= 0.01)
+    inside = np.abs(before) <= 0.01
+    np.testing.assert_array_equal(after[inside], before[inside])
+    with pytest.raises(ValueError, match="c must be > 0"):
+        clip_weights(critic, 0.0)
+
+
+def test_spectral_norm_converges_to_the_largest_singular_value(device):
+    layer = nn.Linear(20, 30, rng=tw.Generator(0, device), dtype="float64")
+    sn = SpectralNorm(layer, rng=tw.Generator(1, device))
+    x = tw.tensor(backend.to_device(np.ones((2, 20)), device))
+    for _ in range(50):
+        sn(x)
+    top = np.linalg.svd(layer.weight.numpy(), compute_uv=False)[0]
+    assert abs(sn.sigma().item() - top) / top < 1e-3
+    normalized = np.linalg.svd(sn.normalized_weight().numpy(), compute_uv=False)[0]
+    assert normalized <= 1 + 1e-3
+
+
+def test_spectral_norm_u_is_state_and_advances_only_while_training():
+    critic = spectral_norm(nn.MLP([4, 6, 1], rng=tw.Generator(0), dtype="float64"))
+    names = list(critic.state_dict())
+    assert names == ["0.linear.weight", "0.linear.bias", "2.linear.weight", "2.linear.bias", "0.u", "2.u"]
+    sn = critic[0]
+    u_before = np.array(sn.u)
+    x = np.random.default_rng(0).standard_normal((3, 4))
+    with tw.no_grad():
+        sn(tw.tensor(x))
+    np.testing.assert_array_equal(sn.u, u_before)  # no update without a graph
+    sn(tw.tensor(x))
+    assert not np.array_equal(sn.u, u_before)  # one power-iteration step while training
+
+
+def test_spectral_norm_layer_gradient_treats_u_and_v_as_constants():
+    layer = nn.Linear(4, 3, rng=tw.Generator(0), dtype="float64")
+    sn = SpectralNorm(layer, rng=tw.Generator(1))
+    rng = np.random.default_rng(0)
+    x, v_out = rng.standard_normal((5, 4)), rng.standard_normal((5, 3))
+    u, v = sn._power_iteration(layer.weight.data, sn.u, 1)
+    w = tw.tensor(layer.weight.numpy(), requires_grad=True)
+    sn.linear.weight = w
+    analytic, = tw.grad((sn(tw.tensor(x)) * v_out).sum(), w)
+
+    def frozen(W):  # the same u, v whatever W is: W / (u^T W v)
+        return np.sum((x @ (W / (u @ W @ v)) + layer.bias.numpy()) * v_out)
+    W0, h = w.numpy(), 1e-6
+    numeric = np.zeros_like(W0)
+    for k in np.ndindex(*W0.shape):
+        e = np.zeros_like(W0)
+        e[k] = h
+        numeric[k] = (frozen(W0 + e) - frozen(W0 - e)) / (2 * h)
+    np.testing.assert_allclose(analytic.numpy(), numeric, rtol=1e-6, atol=1e-8)

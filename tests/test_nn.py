@@ -1,0 +1,109 @@
+"""Modules: parameters and their names, initialisations, state dicts with strict checks, devices, repr."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import tinywgan as tw
+from tinywgan import backend, nn
+from tinywgan.gradcheck import gradcheck, gradgradcheck
+
+
+def test_mlp_structure_and_names():
+    critic = nn.MLP([2, 512, 512, 512, 1])
+    assert [n for n, _ in critic.named_parameters()] == [
+        "0.weight", "0.bias", "2.weight", "2.bias", "4.weight", "4.bias", "6.weight", "6.bias"]
+    assert critic[0].weight.shape == (2, 512) and critic[6].weight.shape == (512, 1)
+    assert isinstance(critic[1], nn.ReLU) and len(critic) == 7
+    g = nn.MLP([128, 512, 784], output_activation="tanh")
+    assert isinstance(g[-1], nn.Tanh)
+    text = repr(nn.MLP([2, 4, 1], activation="leaky_relu"))
+    assert "Linear(2, 4, init='pytorch')" in text and "LeakyReLU(slope=0.2)" in text
+
+
+@pytest.mark.parametrize("init, bound", [
+    ("pytorch", lambda i, o: 1 / math.sqrt(i)),
+    ("he_uniform", lambda i, o: math.sqrt(6 / i)),
+    ("glorot_uniform", lambda i, o: math.sqrt(6 / (i + o)))])
+def test_linear_initialisations(init, bound):
+    layer = nn.Linear(400, 300, rng=tw.Generator(0), init=init)
+    w = layer.weight.numpy()
+    b = bound(400, 300)
+    assert np.abs(w).max() <= b and np.abs(w).max() > 0.99 * b  # uniform up to the bound
+    assert abs(w.std() - b / math.sqrt(3)) < 0.01 * b  # the std of U(-b, b)
+    if init != "pytorch":
+        assert np.all(layer.bias.numpy() == 0)
+
+
+def test_same_seed_same_weights(device):
+    a = nn.MLP([3, 5, 1], rng=tw.Generator(4, device))
+    b = nn.MLP([3, 5, 1], rng=tw.Generator(4, device))
+    for (_, p), (_, q) in zip(a.named_parameters(), b.named_parameters()):
+        np.testing.assert_array_equal(p.numpy(), q.numpy())
+
+
+def test_mlp_gradients(device):
+    net = nn.MLP([3, 4, 2], activation="tanh", rng=tw.Generator(0, device), dtype="float64")
+    x = backend.to_device(np.random.default_rng(0).standard_normal((5, 3)), device)
+    w, b = net[0].weight.data, net[0].bias.data
+
+    def f(x_, w_, b_):
+        net[0].weight, net[0].bias = w_, b_
+        return net(x_)
+    assert gradcheck(f, [x, w, b]) and gradgradcheck(f, [x, w, b])
+
+
+def test_state_dict_round_trip_and_strict_checks():
+    a = nn.MLP([3, 5, 1], rng=tw.Generator(0))
+    b = nn.MLP([3, 5, 1], rng=tw.Generator(1))
+    b.load_state_dict(a.state_dict())
+    for (_, p), (_, q) in zip(a.named_parameters(), b.named_parameters()):
+        np.testing.assert_array_equal(p.numpy(), q.numpy())
+    state = a.state_dict()
+    state["2.weight"] = np.zeros((4, 1), np.float32)
+    with pytest.raises(ValueError, match=r"'2.weight' has shape \(5, 1\) in the model and \(4, 1\) in the state"):
+        b.load_state_dict(state)
+    state = a.state_dict()
+    state["0.bias"] = state["0.bias"].astype(np.float64)
+    with pytest.raises(ValueError, match="'0.bias' has dtype float32 in the model and float64"):
+        b.load_state_dict(state)
+    state = a.state_dict()
+    del state["0.bias"]
+    state["extra"] = np.zeros(1)
+    with pytest.raises(KeyError, match=r"missing \['0.bias'\], unexpected \['extra'\]"):
+        b.load_state_dict(state)
+
+
+def test_state_dict_is_a_copy():
+    a = nn.MLP([2, 1])
+    s = a.state_dict()
+    s["0.weight"][...] = 7
+    assert not np.any(a[0].weight.numpy() == 7)
+
+
+def test_to_device_moves_parameters():
+    a = nn.MLP([2, 3, 1]).to("strict")
+    assert all(p.device == "strict" for p in a.parameters())
+    y = a(tw.tensor(np.ones((4, 2), np.float32), device="strict"))
+    assert y.device == "strict" and y.shape == (4, 1)
+    a.to("cpu")
+    assert all(p.device == "cpu" for p in a.parameters())
+
+
+def test_zero_grad():
+    a = nn.MLP([2, 3, 1])
+    a(tw.tensor(np.ones((4, 2), np.float32))).sum().backward()
+    assert all(p.grad is not None for p in a.parameters())
+    a.zero_grad()
+    assert all(p.grad is None for p in a.parameters())
+
+
+def test_bad_layer_arguments():
+    with pytest.raises(ValueError, match="init must be one of"):
+        nn.Linear(2, 3, init="xavier")
+    with pytest.raises(ValueError, match=r"input has shape \(4, 3\); its last axis must be 2"):
+        nn.Linear(2, 3)(tw.tensor(np.ones((4, 3), np.float32)))
+    with pytest.raises(ValueError, match="activation must be one of"):
+        nn.MLP([2, 3, 1], activation="swish")

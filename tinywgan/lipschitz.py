@@ -1,0 +1,154 @@
+"""The three ways to keep a WGAN critic (roughly) 1-Lipschitz.
+
+The Kantorovich-Rubinstein duality (Arjovsky et al. 2017, Eq. 3) gives
+``W(P_r, P_g) = sup_{||f||_L <= 1} E_{x~P_r}[f(x)] - E_{x~P_g}[f(x)]``: the critic must stay in a set of
+Lipschitz functions. Three tools do it, in the order the papers came:
+
+* :func:`clip_weights` (Arjovsky et al. 2017, Algorithm 1): every parameter into [-c, c]. The critic is then
+  K-Lipschitz for some K that depends on c and the architecture, so it estimates K * W.
+* :func:`gradient_penalty` (Gulrajani et al. 2017, Eq. 3): the optimal critic has gradient norm 1 almost
+  everywhere between the two distributions (their Proposition 1), so penalise
+  ``lambda * E[(||grad_x f(x_hat)|| - 1)^2]`` at random interpolates x_hat. Needs double backprop.
+* :class:`SpectralNorm` (Miyato et al. 2018): divide each weight matrix by its largest singular value, so
+  each layer is 1-Lipschitz and, with 1-Lipschitz activations, so is the network.
+"""
+from __future__ import annotations
+
+from . import backend
+from . import functions as F
+from .autograd import Tensor, grad, is_grad_enabled
+from .nn import Linear, Module, Sequential
+
+
+def clip_weights(module: Module, c: float) -> int:
+    """Clip every parameter of ``module`` (biases included, as Arjovsky et al. do) into [-c, c], in place.
+
+    Returns how many values lay outside and were moved to the boundary.
+    """
+    if not c > 0:
+        raise ValueError(f"clip_weights: c must be > 0; got {c}")
+    clipped = 0
+    for p in module.parameters():
+        xp = p.xp
+        clipped += int(xp.count_nonzero(xp.abs(p.data) > c))
+        p.data = xp.clip(p.data, -c, c)
+    return clipped
+
+
+def _data(x):
+    return x.data if isinstance(x, Tensor) else x
+
+
+def interpolate(real, fake, rng: backend.Generator):
+    """x_hat = alpha * real + (1 - alpha) * fake with one alpha ~ U[0, 1] per sample, shape (batch, 1, ...)
+    (Gulrajani et al. 2017, Algorithm 1, line 6). Returns a leaf tensor that requires grad, detached from
+    whatever made ``real`` and ``fake``."""
+    real, fake = _data(real), _data(fake)
+    if tuple(real.shape) != tuple(fake.shape):
+        raise ValueError(f"gradient penalty: real batch has shape {tuple(real.shape)} and fake batch has "
+                         f"shape {tuple(fake.shape)}; they must be equal")
+    backend.array_namespace(real, fake)
+    alpha = rng.uniform((real.shape[0],) + (1,) * (real.ndim - 1), dtype=real.dtype)
+    return Tensor(fake + alpha * (real - fake), requires_grad=True)
+
+
+def critic_gradient_norms(critic: Module, x: Tensor, create_graph: bool = False) -> Tensor:
+    """||grad_x f(x)|| per sample, the norm taken over all non-batch axes.
+
+    Each sample's output depends on that sample alone, so the gradient of ``sum_i f(x_i)`` with respect to
+    x_i is grad f(x_i): one backward pass gives all of them.
+    """
+    if not x.requires_grad:
+        x = x.detach().requires_grad_()
+    g, = grad(critic(x).sum(), x, create_graph=create_graph)
+    return F.norm(F.reshape(g, (g.shape[0], -1)), axis=1)
+
+
+def gradient_penalty(critic: Module, real, fake, rng: backend.Generator, weight: float = 10.0,
+                     center: float = 1.0, one_sided: bool = False) -> Tensor:
+    """``weight * mean_i (||grad_x f(x_hat_i)|| - center)^2`` at random interpolates (Gulrajani et al. 2017,
+    Eq. 3: weight = lambda = 10, center = 1).
+
+    ``one_sided=True`` penalises only norms above ``center``: ``mean(max(0, ||grad|| - center)^2)`` (the
+    variant of Gulrajani et al., Appendix, and Petzka et al. 2018). The gradient is computed with
+    ``create_graph=True``, so ``penalty.backward()`` reaches the critic's weights through it.
+    """
+    x_hat = interpolate(real, fake, rng)
+    norms = critic_gradient_norms(critic, x_hat, create_graph=True)
+    gap = norms - center
+    if one_sided:
+        gap = F.relu(gap)
+    return weight * (gap * gap).mean()
+
+
+class SpectralNorm(Module):
+    """A Linear layer whose weight is divided by (an estimate of) its largest singular value:
+    ``W_SN = W / sigma(W)`` (Miyato et al. 2018, Eq. 8).
+
+    sigma is estimated by power iteration with a vector u kept across calls (Miyato et al., Algorithm 1):
+    ``v = W^T u / ||W^T u||``, ``u = W v / ||W v||``, ``sigma = u^T W v``. With W of shape (in, out), u lives in
+    R^in and v in R^out. One iteration per forward pass suffices because W changes slowly between steps.
+    u and v are constants of the graph: sigma is differentiated through W only. u advances only while
+    the graph is recorded (training); under ``no_grad()`` the current u is used as it is.
+    """
+
+    def __init__(self, linear: Linear, n_power_iterations: int = 1, rng: backend.Generator | None = None,
+                 eps: float = 1e-12):
+        if not isinstance(linear, Linear):
+            raise TypeError(f"SpectralNorm wraps a Linear layer; got {type(linear).__name__}")
+        if n_power_iterations < 1:
+            raise ValueError(f"SpectralNorm: n_power_iterations must be >= 1; got {n_power_iterations}")
+        self.linear = linear
+        self.n_power_iterations = n_power_iterations
+        self.eps = eps
+        rng = rng if rng is not None else backend.Generator(0, linear.weight.device)
+        u = rng.normal((linear.in_features,), dtype=linear.weight.dtype)
+        self.u = u / (linear.weight.xp.sqrt(linear.weight.xp.sum(u * u)) + eps)
+
+    def _own_buffers(self) -> dict:
+        return {"u": self.u}
+
+    def _power_iteration(self, W, u, n):
+        xp = backend.array_namespace(W)
+        v = None
+        for _ in range(n):
+            v = xp.matmul(u, W)  # W^T u as a row vector
+            v = v / (xp.sqrt(xp.sum(v * v)) + self.eps)
+            u = xp.matmul(W, v)
+            u = u / (xp.sqrt(xp.sum(u * u)) + self.eps)
+        return u, v
+
+    def sigma(self) -> Tensor:
+        """The current estimate u^T W v of the largest singular value (differentiable in W)."""
+        W = self.linear.weight
+        u, v = self._power_iteration(W.data, self.u, 1)
+        xp = W.xp
+        return F.sum(W * (xp.reshape(u, (-1, 1)) * xp.reshape(v, (1, -1))))
+
+    def normalized_weight(self) -> Tensor:
+        W = self.linear.weight
+        u, v = self._power_iteration(W.data, self.u, self.n_power_iterations)
+        if is_grad_enabled():
+            self.u = u
+        xp = W.xp
+        sigma = F.sum(W * (xp.reshape(u, (-1, 1)) * xp.reshape(v, (1, -1))))  # u^T W v
+        return W / sigma
+
+    def forward(self, x):
+        y = F.matmul(x, self.normalized_weight())
+        return y if self.linear.bias is None else y + self.linear.bias
+
+    def extra_repr(self) -> str:
+        return f"{self.linear.in_features}, {self.linear.out_features}, n_power_iterations=" \
+               f"{self.n_power_iterations}"
+
+
+def spectral_norm(module: Sequential, n_power_iterations: int = 1,
+                  rng: backend.Generator | None = None) -> Sequential:
+    """Wrap every Linear layer of a Sequential (an :class:`tinywgan.nn.MLP`) in :class:`SpectralNorm`,
+    in place; returns the module. The critic of Miyato et al. normalises every layer."""
+    for i in range(len(module)):
+        layer = module[i]
+        if isinstance(layer, Linear):
+            setattr(module, str(i), SpectralNorm(layer, n_power_iterations, rng=rng))
+    return module

@@ -1,0 +1,281 @@
+"""Layers: what a WGAN critic and generator are made of.
+
+A :class:`Module` owns :class:`Parameter` s (leaf tensors that require grad) and sub-modules, found by walking
+its attributes in the order they were set, so ``named_parameters()`` gives stable dotted names
+(``"layers.0.weight"``) for checkpoints. ``MLP([2, 512, 512, 512, 1])`` is the toy critic of Gulrajani et al.
+(2017) in one line.
+
+Convention: a :class:`Linear` layer computes ``y = x @ W + b`` with ``W`` of shape ``(in_features,
+out_features)``, the orientation in which the batch-major product needs no transpose.
+"""
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from typing import Iterator
+
+from . import backend
+from . import functions as F
+from .autograd import Tensor
+
+# ---------------------------------------------------------------------------------------------------------
+# Parameter and Module
+
+
+class Parameter(Tensor):
+    """A leaf tensor that a Module owns and an optimizer updates (``requires_grad=True``)."""
+
+    __slots__ = ()
+
+    def __init__(self, data, name: str | None = None):
+        super().__init__(data, requires_grad=True, name=name)
+
+
+class Module:
+    """Base class of layers and networks: ``module(x)`` calls ``forward(x)``."""
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError
+
+    # -- what the module holds --------------------------------------------------------------------------
+    def named_children(self) -> Iterator[tuple[str, "Module"]]:
+        for name, value in vars(self).items():
+            if isinstance(value, Module):
+                yield name, value
+
+    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
+        """(dotted name, parameter) for this module and its sub-modules, in definition order."""
+        for name, value in vars(self).items():
+            if isinstance(value, Parameter):
+                yield prefix + name, value
+            elif isinstance(value, Module):
+                yield from value.named_parameters(prefix + name + ".")
+
+    def parameters(self) -> list[Parameter]:
+        return [p for _, p in self.named_parameters()]
+
+    def zero_grad(self) -> None:
+        """Forget the gradients accumulated by ``backward()`` (set ``.grad`` to None)."""
+        for p in self.parameters():
+            p.grad = None
+
+    def buffers(self) -> dict:
+        """Named arrays that are state but not parameters (the power-iteration vector of spectral norm).
+        Sub-classes with such state override ``_own_buffers``."""
+        out = {}
+        for name, value in vars(self).items():
+            if isinstance(value, Module):
+                out.update({f"{name}.{k}": v for k, v in value.buffers().items()})
+        out.update(self._own_buffers())
+        return out
+
+    def _own_buffers(self) -> dict:
+        return {}
+
+    def _set_buffer(self, name: str, value) -> None:
+        head, _, rest = name.partition(".")
+        if rest:
+            getattr(self, head)._set_buffer(rest, value)
+        else:
+            setattr(self, name, value)
+
+    # -- saving and loading -----------------------------------------------------------------------------
+    def state_dict(self) -> "OrderedDict[str, object]":
+        """Name -> array (a copy) for every parameter and buffer."""
+        xp = None
+        out = OrderedDict()
+        for name, p in self.named_parameters():
+            xp = xp or p.xp
+            out[name] = xp.asarray(p.data, copy=True)
+        for name, b in self.buffers().items():
+            out[name] = backend.array_namespace(b).asarray(b, copy=True)
+        return out
+
+    def load_state_dict(self, state: dict, strict: bool = True) -> None:
+        """Copy arrays into the parameters and buffers. Names, shapes and dtypes must match exactly (the error
+        names the entry and both values); with ``strict=False`` missing and unexpected names are allowed."""
+        own = dict(self.named_parameters())
+        buffers = self.buffers()
+        expected = set(own) | set(buffers)
+        missing, unexpected = expected - set(state), set(state) - expected
+        if strict and (missing or unexpected):
+            raise KeyError(f"load_state_dict: missing {sorted(missing)}, unexpected {sorted(unexpected)}")
+        for name in expected & set(state):
+            current = own[name].data if name in own else buffers[name]
+            new = state[name]
+            if tuple(new.shape) != tuple(current.shape):
+                raise ValueError(f"load_state_dict: {name!r} has shape {tuple(current.shape)} in the model "
+                                 f"and {tuple(new.shape)} in the state")
+            if str(new.dtype).split(".")[-1] != str(current.dtype).split(".")[-1]:
+                raise ValueError(f"load_state_dict: {name!r} has dtype {current.dtype} in the model and "
+                                 f"{new.dtype} in the state")
+            device = backend.device_of(current)
+            array = backend.namespace(device).asarray(backend.to_device(new, device), copy=True)
+            if name in own:
+                own[name].data = array
+            else:
+                self._set_buffer(name, array)
+
+    def to(self, device: str) -> "Module":
+        """Move every parameter and buffer to ``device`` ('cpu', 'gpu', 'strict'), in place; returns self."""
+        for _, p in self.named_parameters():
+            p.data = backend.to_device(p.data, device)
+            p.grad = None
+        for name, b in self.buffers().items():
+            self._set_buffer(name, backend.to_device(b, device))
+        return self
+
+    def extra_repr(self) -> str:
+        return ""
+
+    def __repr__(self) -> str:
+        children = list(self.named_children())
+        if not children:
+            return f"{type(self).__name__}({self.extra_repr()})"
+        lines = [f"{type(self).__name__}("]
+        for name, child in children:
+            lines.append("  (" + name + "): " + repr(child).replace("\n", "\n  "))
+        return "\n".join(lines) + "\n)"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Layers
+
+
+INITS = ("pytorch", "he_uniform", "glorot_uniform")
+
+
+class Linear(Module):
+    """y = x @ W + b with W of shape (in_features, out_features).
+
+    ``init`` names how W (and b) are drawn, with fan_in = in_features and fan_out = out_features:
+
+    * ``"pytorch"`` (default): PyTorch's ``nn.Linear`` default, W and b ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in));
+    * ``"he_uniform"``: W ~ U(-sqrt(6/fan_in), sqrt(6/fan_in)) (He et al. 2015), b = 0;
+    * ``"glorot_uniform"``: W ~ U(-sqrt(6/(fan_in+fan_out)), +) (Glorot & Bengio 2010), b = 0.
+
+    The last two are the initialisations Gulrajani et al.'s toy code uses (He for ReLU layers, Glorot for the
+    rest). Weights are drawn from ``rng`` (a :class:`tinywgan.backend.Generator`), so a seed fixes them.
+    """
+
+    def __init__(self, in_features: int, out_features: int, rng: backend.Generator | None = None,
+                 init: str = "pytorch", bias: bool = True, dtype: str = "float32"):
+        if init not in INITS:
+            raise ValueError(f"Linear: init must be one of {INITS}; got {init!r}")
+        if in_features < 1 or out_features < 1:
+            raise ValueError(f"Linear: sizes must be >= 1; got ({in_features}, {out_features})")
+        rng = rng if rng is not None else backend.Generator(0)
+        self.in_features, self.out_features, self.init = in_features, out_features, init
+        bound = {"pytorch": 1 / math.sqrt(in_features),
+                 "he_uniform": math.sqrt(6 / in_features),
+                 "glorot_uniform": math.sqrt(6 / (in_features + out_features))}[init]
+        self.weight = Parameter(rng.uniform((in_features, out_features), -bound, bound, dtype=dtype))
+        if bias:
+            b = (rng.uniform((out_features,), -bound, bound, dtype=dtype) if init == "pytorch"
+                 else rng.xp.zeros((out_features,), dtype=getattr(rng.xp, dtype)))
+            self.bias = Parameter(b)
+        else:
+            self.bias = None
+
+    def forward(self, x):
+        if x.shape[-1] != self.in_features:
+            raise ValueError(f"Linear({self.in_features}, {self.out_features}): input has shape "
+                             f"{tuple(x.shape)}; its last axis must be {self.in_features}")
+        y = F.matmul(x, self.weight)
+        return y if self.bias is None else y + self.bias
+
+    def extra_repr(self) -> str:
+        return f"{self.in_features}, {self.out_features}, init={self.init!r}"
+
+
+class ReLU(Module):
+    def forward(self, x):
+        return F.relu(x)
+
+
+class LeakyReLU(Module):
+    def __init__(self, slope: float = 0.2):
+        self.slope = slope
+
+    def forward(self, x):
+        return F.leaky_relu(x, self.slope)
+
+    def extra_repr(self) -> str:
+        return f"slope={self.slope}"
+
+
+class Tanh(Module):
+    def forward(self, x):
+        return F.tanh(x)
+
+
+class Sigmoid(Module):
+    def forward(self, x):
+        return F.sigmoid(x)
+
+
+class Sequential(Module):
+    """Modules applied one after another; they are named "0", "1", ... as in PyTorch."""
+
+    def __init__(self, *modules: Module):
+        for i, m in enumerate(modules):
+            if not isinstance(m, Module):
+                raise TypeError(f"Sequential: argument {i} is a {type(m).__name__}, not a Module")
+            setattr(self, str(i), m)
+        self._length = len(modules)
+
+    def __getitem__(self, i: int) -> Module:
+        return getattr(self, str(range(self._length)[i]))
+
+    def __len__(self) -> int:
+        return self._length
+
+    def __iter__(self):
+        return (self[i] for i in range(self._length))
+
+    def forward(self, x):
+        for m in self:
+            x = m(x)
+        return x
+
+
+ACTIVATIONS = {"relu": ReLU, "leaky_relu": LeakyReLU, "tanh": Tanh, "sigmoid": Sigmoid}
+
+
+def _activation(spec) -> Module:
+    if isinstance(spec, Module):
+        return spec
+    if isinstance(spec, str) and spec in ACTIVATIONS:
+        return ACTIVATIONS[spec]()
+    if isinstance(spec, type) and issubclass(spec, Module):
+        return spec()
+    raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)} or a Module; got {spec!r}")
+
+
+class MLP(Sequential):
+    """A multilayer perceptron: Linear layers of the given ``sizes`` with ``activation`` between them and
+    ``output_activation`` (None: a linear output, as a critic needs) after the last.
+
+    >>> critic = MLP([2, 512, 512, 512, 1])          # Gulrajani et al. 2017, toy critic
+    >>> generator = MLP([2, 512, 512, 512, 2])       # and its generator
+    """
+
+    def __init__(self, sizes, activation="relu", output_activation=None,
+                 rng: backend.Generator | None = None, init: str = "pytorch", dtype: str = "float32"):
+        sizes = [int(s) for s in sizes]
+        if len(sizes) < 2:
+            raise ValueError(f"MLP: sizes needs at least an input and an output size; got {sizes}")
+        rng = rng if rng is not None else backend.Generator(0)
+        layers: list[Module] = []
+        for k, (i, o) in enumerate(zip(sizes[:-1], sizes[1:])):
+            layers.append(Linear(i, o, rng=rng, init=init, dtype=dtype))
+            last = k == len(sizes) - 2
+            if not last:
+                layers.append(_activation(activation))
+            elif output_activation is not None:
+                layers.append(_activation(output_activation))
+        super().__init__(*layers)
+        self.sizes = sizes
