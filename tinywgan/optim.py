@@ -1,0 +1,392 @@
+"""Optimizers: how the critic's weights w and the generator's weights theta follow their gradients.
+
+The WGAN papers choose their optimizer with care, and the choice is part of the story:
+
+* Arjovsky et al. 2017 (Algorithm 1) train the weight-clipped critic with RMSProp, lr = 5e-5: with a
+  momentum-based method (Adam) they saw training become unstable.
+* Gulrajani et al. 2017 (Algorithm 1) train WGAN-GP with Adam, lr = 1e-4, beta1 = 0, beta2 = 0.9.
+
+The update rules and defaults are PyTorch's, as its documentation of ``torch.optim.SGD``, ``RMSprop`` and
+``Adam`` writes them, so a run can be checked against PyTorch step by step (tests/test_optim.py does).
+
+How the code works:
+
+* A step updates raw arrays in place (``p.data``, from ``p.grad.data``): no graph is recorded, and only
+  array-API operations on the parameter's own namespace are used, so the same lines run on NumPy, CuPy and
+  array_api_strict. Hyperparameters are Python floats, which never promote float32 arrays to float64.
+* ``optimizer.state[i]`` holds the state of parameter ``i`` (its index in the list the optimizer was given):
+  ``"step"``, the number of updates it has received, and its arrays (``"exp_avg"``...). It is created at
+  the parameter's first update.
+* A parameter whose ``.grad`` is ``None`` (it took no part in the loss) is skipped: its values and its state,
+  step count included, are left as they are. A zero gradient would not be the same thing: momentum and
+  weight decay would still move it, and Adam's bias correction would count a step it never took.
+"""
+from __future__ import annotations
+
+import math
+from typing import Iterable
+
+from . import backend
+from .autograd import Tensor
+
+
+class Optimizer:
+    """The base class: a list of parameters, their per-parameter state, and the hyperparameters.
+
+    A subclass names its hyperparameters in ``hyperparameter_names``, checks and stores them in
+    ``_configure(**hyperparameters)``, lists the arrays of a parameter's state in ``_state_arrays()`` and
+    updates one parameter in ``_update(p, g, state)``.
+    """
+
+    hyperparameter_names: tuple[str, ...] = ()
+
+    def __init__(self, params: Iterable[Tensor], **hyperparameters):
+        self.params = _parameter_list(params, type(self).__name__)
+        self._configure(**hyperparameters)
+        self.state: dict[int, dict] = {}
+
+    def _configure(self, **hyperparameters) -> None:
+        raise NotImplementedError
+
+    def _state_arrays(self) -> tuple[str, ...]:
+        raise NotImplementedError
+
+    def _update(self, p: Tensor, g, state: dict) -> None:
+        raise NotImplementedError
+
+    @property
+    def hyperparameters(self) -> dict:
+        """Name -> value of the hyperparameters (Python numbers, tuples as lists: JSON-friendly)."""
+        values = {name: getattr(self, name) for name in self.hyperparameter_names}
+        return {name: list(v) if isinstance(v, tuple) else v for name, v in values.items()}
+
+    def step(self) -> None:
+        """Update every parameter that has a gradient; leave those whose ``.grad`` is None untouched."""
+        for i, p in enumerate(self.params):
+            if p.grad is None:
+                continue
+            g = p.grad.data
+            if g.dtype != p.data.dtype or g.shape != p.data.shape:
+                raise ValueError(f"{type(self).__name__}.step: parameter {i} is {p.data.dtype} of shape "
+                                 f"{tuple(p.data.shape)} but its gradient is {g.dtype} of shape "
+                                 f"{tuple(g.shape)}")
+            state = self.state.get(i, {"step": 0})
+            state["step"] += 1
+            self._update(p, g, state)
+            self.state[i] = state  # a first update that fails leaves no half-made state behind
+
+    def zero_grad(self) -> None:
+        """Forget the gradients (``p.grad = None``), so the next ``backward()`` does not add to them."""
+        for p in self.params:
+            p.grad = None
+
+    # -- saving and loading -----------------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        """Everything needed to continue exactly where this optimizer stands::
+
+            {"optimizer": "Adam", "num_parameters": 6,
+             "hyperparameters": {"lr": 0.001, "betas": [0.9, 0.999], ...},
+             "state": {0: {"step": 5, "exp_avg": <array>, "exp_avg_sq": <array>}, ...}}
+
+        The arrays are copies on the parameters' device; everything else is JSON-friendly. Parameters are
+        identified by their index in the list the optimizer was given (as in PyTorch), and only those that
+        have been updated at least once have an entry in ``"state"``.
+        """
+        return {
+            "optimizer": type(self).__name__,
+            "num_parameters": len(self.params),
+            "hyperparameters": self.hyperparameters,
+            "state": {i: {k: (_copy(v) if k != "step" else v) for k, v in s.items()}
+                      for i, s in sorted(self.state.items())},
+        }
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Continue from ``state_dict`` (from :meth:`state_dict`): its hyperparameters replace this
+        optimizer's (as in PyTorch), and its arrays are copied to each parameter's device.
+
+        Everything is checked first (:meth:`check_state_dict`), so a state that does not fit leaves this
+        optimizer as it was.
+        """
+        hyperparameters = self.check_state_dict(state_dict)
+        state = {}
+        for key, entry in state_dict.get("state", {}).items():
+            i = int(key)
+            device = backend.device_of(self.params[i].data)
+            state[i] = {k: v if k == "step" else _copy(backend.to_device(v, device))
+                        for k, v in entry.items()}
+        self._configure(**hyperparameters)
+        self.state = state
+
+    def check_state_dict(self, state_dict: dict) -> dict:
+        """Raise the ``ValueError`` that :meth:`load_state_dict` would raise, naming the entry and both
+        values (``state[3]['exp_avg'] has shape (8,); parameter 3 has shape (9,)``); change nothing.
+        Returns the state's hyperparameters."""
+        name = type(self).__name__
+        where = f"{name}.load_state_dict"
+        if state_dict.get("optimizer") != name:
+            raise ValueError(f"{where}: the state is of a {state_dict.get('optimizer')!r} optimizer, "
+                             f"not {name!r}")
+        if state_dict.get("num_parameters") != len(self.params):
+            raise ValueError(f"{where}: the state is for {state_dict.get('num_parameters')} parameters; "
+                             f"this optimizer has {len(self.params)}")
+        hyperparameters = dict(state_dict.get("hyperparameters", {}))
+        if set(hyperparameters) != set(self.hyperparameter_names):
+            raise ValueError(f"{where}: hyperparameters {sorted(hyperparameters)} in the state; "
+                             f"{name} has {sorted(self.hyperparameter_names)}")
+        # Validate the hyperparameters on a blank object of this class, which also says which arrays a
+        # parameter's state holds under them (RMSprop's depend on momentum and centered).
+        scratch = object.__new__(type(self))
+        scratch._configure(**hyperparameters)
+        expected = set(scratch._state_arrays()) | {"step"}
+        for key, entry in state_dict.get("state", {}).items():
+            i = int(key)
+            if not 0 <= i < len(self.params):
+                raise ValueError(f"{where}: state[{key!r}] names no parameter (there are {len(self.params)})")
+            if set(entry) != expected:
+                raise ValueError(f"{where}: state[{i}] has entries {sorted(entry)}; {name} with these "
+                                 f"hyperparameters keeps {sorted(expected)}")
+            step = entry["step"]
+            if not isinstance(step, int) or isinstance(step, bool) or step < 1:
+                raise ValueError(f"{where}: state[{i}]['step'] must be an integer >= 1; got {step!r}")
+            p = self.params[i].data
+            for k in sorted(expected - {"step"}):
+                a = entry[k]
+                if tuple(a.shape) != tuple(p.shape):
+                    raise ValueError(f"{where}: state[{i}][{k!r}] has shape {tuple(a.shape)}; parameter {i} "
+                                     f"has shape {tuple(p.shape)}")
+                if _dtype_name(a.dtype) != _dtype_name(p.dtype):
+                    raise ValueError(f"{where}: state[{i}][{k!r}] has dtype {_dtype_name(a.dtype)}; "
+                                     f"parameter {i} has dtype {_dtype_name(p.dtype)}")
+        return hyperparameters
+
+    def __repr__(self) -> str:
+        settings = ", ".join(f"{k}={v!r}" for k, v in self.hyperparameters.items())
+        return f"{type(self).__name__}({len(self.params)} parameters, {settings})"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The optimizers
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, with optional momentum and weight decay (``torch.optim.SGD``).
+
+    With g_t = grad + weight_decay * p at update t of a parameter p::
+
+        momentum = 0:   p <- p - lr * g_t
+        momentum > 0:   b_1 = g_t,   b_t = momentum * b_{t-1} + (1 - dampening) * g_t
+                        p <- p - lr * b_t                              (nesterov=False)
+                        p <- p - lr * (g_t + momentum * b_t)          (nesterov=True)
+
+    Defaults: lr = 1e-3, momentum = 0, dampening = 0, weight_decay = 0, nesterov = False. The state of a
+    parameter holds ``"momentum_buffer"`` (b_t) when momentum > 0.
+    """
+
+    hyperparameter_names = ("lr", "momentum", "dampening", "weight_decay", "nesterov")
+
+    def __init__(self, params: Iterable[Tensor], lr: float = 1e-3, momentum: float = 0.0,
+                 dampening: float = 0.0, weight_decay: float = 0.0, nesterov: bool = False):
+        super().__init__(params, lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
+                         nesterov=nesterov)
+
+    def _configure(self, lr, momentum, dampening, weight_decay, nesterov) -> None:
+        self.lr = _at_least("SGD", "lr", lr, 0.0)
+        self.momentum = _at_least("SGD", "momentum", momentum, 0.0)
+        self.dampening = _at_least("SGD", "dampening", dampening, 0.0)
+        self.weight_decay = _at_least("SGD", "weight_decay", weight_decay, 0.0)
+        self.nesterov = bool(nesterov)
+        if self.nesterov and (self.momentum == 0 or self.dampening != 0):
+            raise ValueError(f"SGD: nesterov=True needs momentum > 0 and dampening = 0; got momentum "
+                             f"{self.momentum}, dampening {self.dampening}")
+
+    def _state_arrays(self) -> tuple[str, ...]:
+        return ("momentum_buffer",) if self.momentum else ()
+
+    def _update(self, p, g, state) -> None:
+        if self.weight_decay:
+            g = g + self.weight_decay * p.data
+        if self.momentum:
+            b = state.get("momentum_buffer")
+            if b is None:
+                b = state["momentum_buffer"] = _copy(g)
+            else:
+                b *= self.momentum
+                b += g if self.dampening == 0 else (1 - self.dampening) * g
+            g = g + self.momentum * b if self.nesterov else b
+        p.data -= self.lr * g
+
+
+class RMSprop(Optimizer):
+    """RMSProp (Tieleman & Hinton 2012, lecture 6.5), as ``torch.optim.RMSprop`` computes it.
+
+    With g_t = grad + weight_decay * p, starting from v_0 = 0 (and gbar_0 = 0, b_0 = 0)::
+
+        v_t = alpha * v_{t-1} + (1 - alpha) * g_t^2
+        centered:       gbar_t = alpha * gbar_{t-1} + (1 - alpha) * g_t,   v~_t = v_t - gbar_t^2
+        not centered:   v~_t = v_t
+        momentum = 0:   p <- p - lr * g_t / (sqrt(v~_t) + eps)
+        momentum > 0:   b_t = momentum * b_{t-1} + g_t / (sqrt(v~_t) + eps),   p <- p - lr * b_t
+
+    eps is added *outside* the square root. Defaults (PyTorch's): lr = 1e-2, alpha = 0.99, eps = 1e-8,
+    weight_decay = 0, momentum = 0, centered = False. Arjovsky et al. 2017 use lr = 5e-5. The state of a
+    parameter holds ``"square_avg"`` (v_t), plus ``"grad_avg"`` (gbar_t) when centered and
+    ``"momentum_buffer"`` (b_t) when momentum > 0.
+    """
+
+    hyperparameter_names = ("lr", "alpha", "eps", "weight_decay", "momentum", "centered")
+
+    def __init__(self, params: Iterable[Tensor], lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
+                 weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False):
+        super().__init__(params, lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
+                         centered=centered)
+
+    def _configure(self, lr, alpha, eps, weight_decay, momentum, centered) -> None:
+        self.lr = _at_least("RMSprop", "lr", lr, 0.0)
+        self.alpha = _at_least("RMSprop", "alpha", alpha, 0.0)
+        if self.alpha > 1:
+            raise ValueError(f"RMSprop: alpha must be in [0, 1]; got {alpha}")
+        self.eps = _at_least("RMSprop", "eps", eps, 0.0)
+        self.weight_decay = _at_least("RMSprop", "weight_decay", weight_decay, 0.0)
+        self.momentum = _at_least("RMSprop", "momentum", momentum, 0.0)
+        self.centered = bool(centered)
+
+    def _state_arrays(self) -> tuple[str, ...]:
+        return (("square_avg",) + (("grad_avg",) if self.centered else ())
+                + (("momentum_buffer",) if self.momentum else ()))
+
+    def _update(self, p, g, state) -> None:
+        xp = backend.array_namespace(p.data)
+        if self.weight_decay:
+            g = g + self.weight_decay * p.data
+        if "square_avg" not in state:
+            for k in self._state_arrays():
+                state[k] = xp.zeros_like(p.data)
+        v = state["square_avg"]
+        g2 = g * g
+        g2 *= 1 - self.alpha
+        v *= self.alpha
+        v += g2
+        if self.centered:
+            gbar = state["grad_avg"]
+            gbar *= self.alpha
+            gbar += (1 - self.alpha) * g
+            denom = xp.sqrt(v - gbar * gbar)
+        else:
+            denom = xp.sqrt(v)
+        denom += self.eps
+        if self.momentum:
+            b = state["momentum_buffer"]
+            b *= self.momentum
+            b += g / denom
+            p.data -= self.lr * b
+        elif self.lr:  # lr * g / d computed as g / (d / lr): one pass over the array fewer
+            denom *= 1 / self.lr
+            p.data -= g / denom
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba 2015, Algorithm 1), as ``torch.optim.Adam`` computes it.
+
+    With g_t = grad + weight_decay * p (L2 penalty, not AdamW's decoupled decay), m_0 = v_0 = 0, and t the
+    number of updates this parameter has received::
+
+        m_t = beta1 * m_{t-1} + (1 - beta1) * g_t
+        v_t = beta2 * v_{t-1} + (1 - beta2) * g_t^2
+        m^_t = m_t / (1 - beta1^t),   v^_t = v_t / (1 - beta2^t)
+        p <- p - lr * m^_t / (sqrt(v^_t) + eps)
+
+    eps is added *outside* the square root, to sqrt(v^_t). Defaults (PyTorch's and the paper's):
+    lr = 1e-3, betas = (0.9, 0.999), eps = 1e-8, weight_decay = 0. Gulrajani et al. 2017 use lr = 1e-4,
+    betas = (0, 0.9). The state of a parameter holds ``"exp_avg"`` (m_t) and ``"exp_avg_sq"`` (v_t).
+    """
+
+    hyperparameter_names = ("lr", "betas", "eps", "weight_decay")
+
+    def __init__(self, params: Iterable[Tensor], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0.0):
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+
+    def _configure(self, lr, betas, eps, weight_decay) -> None:
+        self.lr = _at_least("Adam", "lr", lr, 0.0)
+        if len(betas) != 2 or not all(0 <= float(b) < 1 for b in betas):
+            raise ValueError(f"Adam: betas must be two numbers in [0, 1); got {betas!r}")
+        self.betas = (float(betas[0]), float(betas[1]))
+        self.eps = _at_least("Adam", "eps", eps, 0.0)
+        self.weight_decay = _at_least("Adam", "weight_decay", weight_decay, 0.0)
+
+    def _state_arrays(self) -> tuple[str, ...]:
+        return ("exp_avg", "exp_avg_sq")
+
+    def _update(self, p, g, state) -> None:
+        xp = backend.array_namespace(p.data)
+        beta1, beta2 = self.betas
+        if self.weight_decay:
+            g = g + self.weight_decay * p.data
+        if "exp_avg" not in state:
+            state["exp_avg"], state["exp_avg_sq"] = xp.zeros_like(p.data), xp.zeros_like(p.data)
+        m, v, t = state["exp_avg"], state["exp_avg_sq"], state["step"]
+        m *= beta1
+        m += (1 - beta1) * g
+        g2 = g * g
+        g2 *= 1 - beta2
+        v *= beta2
+        v += g2
+        # lr * m^ / (sqrt(v^) + eps) = m / ((sqrt(v) / sqrt(1 - beta2^t) + eps) * (1 - beta1^t) / lr):
+        # the bias corrections and lr become Python scalars, applied to the denominator in place.
+        denom = xp.sqrt(v)
+        denom *= 1 / math.sqrt(1 - beta2 ** t)
+        denom += self.eps
+        if self.lr:  # lr = 0 still accumulates m and v, as in PyTorch
+            denom *= (1 - beta1 ** t) / self.lr
+            p.data -= m / denom
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Helpers
+
+
+def _parameter_list(params, owner: str) -> list:
+    if isinstance(params, Tensor):
+        raise TypeError(f"{owner}: params must be an iterable of Parameters (e.g. module.parameters()); "
+                        f"got a single Tensor")
+    try:
+        params = list(params)
+    except TypeError:
+        raise TypeError(f"{owner}: params must be an iterable of Parameters (e.g. module.parameters()); "
+                        f"got {type(params).__name__}") from None
+    if not params:
+        raise ValueError(f"{owner}: got an empty parameter list")
+    seen = set()
+    for i, p in enumerate(params):
+        if not isinstance(p, Tensor):
+            raise TypeError(f"{owner}: params[{i}] is a {type(p).__name__}, not a Parameter; "
+                            f"pass module.parameters()")
+        if not p.requires_grad or not p.is_leaf:
+            raise ValueError(f"{owner}: params[{i}] (shape {p.shape}) must be a leaf that requires grad")
+        if id(p) in seen:
+            raise ValueError(f"{owner}: params[{i}] (shape {p.shape}) appears twice; it would be updated "
+                             f"twice")
+        seen.add(id(p))
+    return params
+
+
+def _at_least(owner: str, name: str, value, low: float) -> float:
+    """``value`` as a Python float (never a NumPy float64 scalar, which would promote float32 arrays)."""
+    value = float(value)
+    if not value >= low:  # also refuses NaN
+        raise ValueError(f"{owner}: {name} must be >= {low}; got {value}")
+    return value
+
+
+def _copy(a):
+    """A new array equal to ``a`` (the standard's ``asarray(a, copy=True)``; older CuPy lacks ``copy=``)."""
+    xp = backend.array_namespace(a)
+    try:
+        return xp.asarray(a, copy=True)
+    except TypeError:
+        return a.copy()
+
+
+def _dtype_name(dtype) -> str:
+    """``'float32'`` for NumPy's, CuPy's and array_api_strict's float32 alike."""
+    return str(dtype).split(".")[-1]

@@ -1,0 +1,281 @@
+"""WGAN training: the losses, the configuration, and the annotated training loop.
+
+The critic f_w approximates the Kantorovich-Rubinstein dual (Arjovsky et al. 2017, Eq. 3)
+
+    W(P_r, P_theta) = max_{||f||_L <= 1}  E_{x~P_r}[f(x)] - E_{z~p(z)}[f(g_theta(z))],
+
+so the critic *minimises* ``critic_loss = E[f(fake)] - E[f(real)]`` and ``-critic_loss`` is the running
+estimate of W (up to the Lipschitz constant K when the weights are clipped). The generator minimises
+``generator_loss = -E[f(g_theta(z))]`` (Arjovsky et al. 2017, Algorithm 1, line 10; Gulrajani et al. 2017,
+Algorithm 1). The vanilla GAN losses (Goodfellow et al. 2014) are here too, for chapter 05's comparison.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from . import backend, checkpoint, optim
+from . import functions as F
+from .autograd import Tensor, grad, no_grad
+from .lipschitz import SpectralNorm, clip_weights, gradient_penalty
+from .nn import Module
+
+# ---------------------------------------------------------------------------------------------------------
+# Losses
+
+
+def critic_loss(f_real: Tensor, f_fake: Tensor) -> Tensor:
+    """E[f(fake)] - E[f(real)]: the negated Kantorovich-Rubinstein objective, minimised by the critic."""
+    return F.mean(f_fake) - F.mean(f_real)
+
+
+def generator_loss(f_fake: Tensor) -> Tensor:
+    """-E[f(g(z))]: the generator moves its samples up the critic's slope."""
+    return -F.mean(f_fake)
+
+
+def gan_discriminator_loss(logit_real: Tensor, logit_fake: Tensor) -> Tensor:
+    """-E[log D(x)] - E[log(1 - D(g(z)))] with D = sigmoid(logit), written with the stable log-sigmoid:
+    log D = log_sigmoid(logit), log(1 - D) = log_sigmoid(-logit) (Goodfellow et al. 2014, Eq. 1)."""
+    return -F.mean(F.log_sigmoid(logit_real)) - F.mean(F.log_sigmoid(-logit_fake))
+
+
+def gan_generator_loss(logit_fake: Tensor, saturating: bool = False) -> Tensor:
+    """The vanilla generator loss. ``saturating=True``: E[log(1 - D(g(z)))], the minimax loss whose gradient
+    vanishes when D is confident; default: the non-saturating -E[log D(g(z))] (Goodfellow et al. 2014, §3)."""
+    if saturating:
+        return F.mean(F.log_sigmoid(-logit_fake))
+    return -F.mean(F.log_sigmoid(logit_fake))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Configuration
+
+LIPSCHITZ = ("clip", "gp", "sn")
+OPTIMIZERS = ("adam", "rmsprop", "sgd")
+
+
+@dataclass
+class WGANConfig:
+    """Everything that decides a training run. Checked on creation; a bad field is a ``ValueError`` that names
+    it. The defaults are WGAN-GP's (Gulrajani et al. 2017, Algorithm 1: lambda 10, n_critic 5, Adam 1e-4,
+    betas (0.5, 0.9)); ``WGANConfig.clipping()`` gives Arjovsky et al.'s (RMSprop 5e-5, c = 0.01)."""
+
+    lipschitz: str = "gp"          # "clip" (Arjovsky et al.), "gp" (Gulrajani et al.), "sn" (Miyato et al.)
+    n_critic: int = 5              # critic iterations per generator iteration
+    clip_value: float = 0.01       # c, for lipschitz="clip"
+    gp_weight: float = 10.0        # lambda, for lipschitz="gp"
+    optimizer: str = "adam"
+    lr: float = 1e-4               # both networks, unless critic_lr is given
+    critic_lr: float | None = None
+    betas: tuple = (0.5, 0.9)      # Adam
+    momentum: float = 0.0          # SGD
+    batch_size: int = 256
+    steps: int = 1000              # generator iterations
+    noise_dim: int = 2
+    warmup: bool = False           # Arjovsky et al.: 100 critic iterations for the first 25 generator
+                                   # iterations and every 500th
+    seed: int = 0
+    device: str = "cpu"
+    checkpoint_every: int = 0      # generator iterations between checkpoints (0: none)
+    checkpoint_path: str | None = None
+    progress: bool = True          # a tqdm bar
+
+    def __post_init__(self):
+        def need(ok, name, expected):
+            if not ok:
+                raise ValueError(f"WGANConfig.{name} must be {expected}; got {getattr(self, name)!r}")
+        need(self.lipschitz in LIPSCHITZ, "lipschitz", f"one of {LIPSCHITZ}")
+        need(self.optimizer in OPTIMIZERS, "optimizer", f"one of {OPTIMIZERS}")
+        for name in ("n_critic", "batch_size", "steps", "noise_dim"):
+            need(isinstance(getattr(self, name), int) and getattr(self, name) >= 1, name, "an integer >= 1")
+        need(self.clip_value > 0, "clip_value", "> 0")
+        need(self.gp_weight >= 0, "gp_weight", ">= 0")
+        need(self.lr > 0, "lr", "> 0")
+        need(self.critic_lr is None or self.critic_lr > 0, "critic_lr", "None or > 0")
+        need(len(self.betas) == 2 and all(0 <= b < 1 for b in self.betas), "betas", "two numbers in [0, 1)")
+        need(isinstance(self.checkpoint_every, int) and self.checkpoint_every >= 0, "checkpoint_every",
+             "an integer >= 0")
+        need(self.checkpoint_every == 0 or self.checkpoint_path, "checkpoint_path",
+             "a file path when checkpoint_every > 0")
+        self.device = backend.canonical_device(self.device)
+        self.betas = tuple(self.betas)
+
+    @classmethod
+    def clipping(cls, **overrides) -> "WGANConfig":
+        """Arjovsky et al. 2017's settings: weight clipping c = 0.01, RMSprop lr 5e-5, n_critic 5."""
+        settings = dict(lipschitz="clip", optimizer="rmsprop", lr=5e-5, clip_value=0.01, n_critic=5)
+        return cls(**{**settings, **overrides})
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The log
+
+
+@dataclass
+class TrainLog:
+    """One entry per generator iteration (the critic's numbers are those of its last iteration)."""
+
+    step: list = field(default_factory=list)
+    critic_loss: list = field(default_factory=list)      # E f(fake) - E f(real) + penalty
+    w_estimate: list = field(default_factory=list)       # E f(real) - E f(fake), no penalty
+    penalty: list = field(default_factory=list)
+    generator_loss: list = field(default_factory=list)
+    clipped_fraction: list = field(default_factory=list)  # share of critic weights moved by clipping
+    wall_time: list = field(default_factory=list)        # seconds since the start of the run
+
+    def append(self, **row) -> None:
+        for name, value in row.items():
+            getattr(self, name).append(value)
+
+    def __len__(self) -> int:
+        return len(self.step)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainLog":
+        return cls(**{k: list(v) for k, v in d.items()})
+
+
+class TrainingDiverged(FloatingPointError):
+    """A loss or a gradient became NaN or infinite; the message says at which step and in which module."""
+
+
+def _check_finite(value: float, what: str, module: str, step: int, extra: str = "") -> None:
+    if not math.isfinite(value):
+        raise TrainingDiverged(f"training stopped at generator step {step}: the {what} of the {module} is "
+                               f"{value}{extra}. Lower the learning rate, or check the data for NaN/Inf.")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Training
+
+
+def make_optimizer(config: WGANConfig, params, lr: float):
+    if config.optimizer == "adam":
+        return optim.Adam(params, lr=lr, betas=config.betas)
+    if config.optimizer == "rmsprop":
+        return optim.RMSprop(params, lr=lr)
+    return optim.SGD(params, lr=lr, momentum=config.momentum)
+
+
+def critic_iterations(config: WGANConfig, step: int) -> int:
+    """n_critic, or 100 during Arjovsky et al.'s warm-up (first 25 generator steps and every 500th), when
+    ``config.warmup`` is on: a near-optimal critic first, so its gradients are worth following."""
+    if config.warmup and (step < 25 or step % 500 == 0):
+        return 100
+    return config.n_critic
+
+
+def train(config: WGANConfig, sample_real: Callable, generator: Module, critic: Module,
+          resume: str | Path | None = None, callback: Callable | None = None) -> TrainLog:
+    """Train ``generator`` and ``critic`` (in place) for ``config.steps`` generator iterations.
+
+    ``sample_real(n, rng)`` returns n real samples (an array on ``config.device``); noise is N(0, I) of size
+    ``config.noise_dim``. One :class:`tinywgan.backend.Generator` seeded with ``config.seed`` draws the data,
+    the noise and the interpolation weights, so a seed fixes the run. ``resume`` is a checkpoint written by
+    an earlier run: training continues from its step, and the returned log is the whole run's.
+    ``callback(step, log)`` runs after every generator iteration (chapters use it for snapshots).
+    """
+    if config.lipschitz == "sn" and not any(isinstance(m, SpectralNorm) for m in _modules(critic)):
+        raise ValueError("WGANConfig.lipschitz is 'sn' but the critic has no SpectralNorm layer: wrap it with "
+                         "tinywgan.lipschitz.spectral_norm(critic)")
+    rng = backend.Generator(config.seed, config.device)
+    critic_params, generator_params = critic.parameters(), generator.parameters()
+    opt_critic = make_optimizer(config, critic_params, config.critic_lr or config.lr)
+    opt_generator = make_optimizer(config, generator_params, config.lr)
+    log, start = TrainLog(), 0
+    if resume is not None:
+        saved = checkpoint.load(resume)
+        saved.restore(generator=generator, critic=critic, opt_generator=opt_generator,
+                      opt_critic=opt_critic, rng=rng)
+        log = TrainLog.from_dict(saved.metadata["log"])
+        start = saved.metadata["step"]
+    n_weights = sum(p.size for p in critic_params)
+    t0 = time.perf_counter() - (log.wall_time[-1] if len(log) else 0.0)
+    bar = _progress(config, start)
+
+    def noise(n):
+        return Tensor(rng.normal((n, config.noise_dim)))
+
+    for step in range(start, config.steps):
+        # ---- Critic: maximise E_{x~P_r}[f(x)] - E_{z~p(z)}[f(g(z))]  (Kantorovich-Rubinstein dual) ----------
+        for _ in range(critic_iterations(config, step)):
+            real = Tensor(sample_real(config.batch_size, rng))
+            with no_grad():  # theta is held fixed while the critic learns: no graph through g
+                fake = generator(noise(config.batch_size))
+            loss = critic_loss(critic(real), critic(fake))
+            penalty = None
+            if config.lipschitz == "gp":
+                # Gulrajani et al. 2017, Eq. 3: + lambda E_{x_hat}[(||grad f(x_hat)|| - 1)^2], x_hat on lines
+                # between real and fake samples; double backprop carries it into the critic's weights.
+                penalty = gradient_penalty(critic, real, fake, rng, weight=config.gp_weight)
+                total = loss + penalty
+            else:
+                total = loss
+            _check_finite(total.item(), "loss", "critic", step)
+            critic.zero_grad()
+            total.backward()
+            opt_critic.step()
+            clipped = 0
+            if config.lipschitz == "clip":
+                # Arjovsky et al. 2017, Algorithm 1, line 7: w <- clip(w, -c, c) keeps f in a K-Lipschitz family.
+                clipped = clip_weights(critic, config.clip_value)
+
+        # ---- Generator: minimise -E_{z~p(z)}[f(g_theta(z))] ----------------------------------------------
+        g_loss = generator_loss(critic(generator(noise(config.batch_size))))
+        _check_finite(g_loss.item(), "loss", "generator", step)
+        # grad() walks only the paths to theta: the critic's weight gradients are never computed here.
+        for p, g in zip(generator_params, grad(g_loss, generator_params)):
+            p.grad = g
+        opt_generator.step()
+
+        w = -loss.item()
+        log.append(step=step + 1, critic_loss=total.item(), w_estimate=w,
+                   penalty=penalty.item() if penalty is not None else 0.0, generator_loss=g_loss.item(),
+                   clipped_fraction=clipped / n_weights, wall_time=time.perf_counter() - t0)
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(W=f"{w:.4f}", refresh=False)
+        if config.checkpoint_every and (step + 1) % config.checkpoint_every == 0:
+            save_checkpoint(config.checkpoint_path, config, step + 1, log, generator, critic,
+                            opt_generator, opt_critic, rng)
+        if callback is not None:
+            callback(step + 1, log)
+
+    if bar is not None:
+        bar.close()
+    if config.progress and len(log):
+        print(f"trained {len(log)} generator steps ({config.lipschitz}, n_critic {config.n_critic}) in "
+              f"{log.wall_time[-1]:.1f} s: W estimate {log.w_estimate[-1]:.4f}, "
+              f"generator loss {log.generator_loss[-1]:.4f}")
+    return log
+
+
+def save_checkpoint(path, config, step, log, generator, critic, opt_generator, opt_critic, rng) -> None:
+    """Everything a run needs to continue bit for bit: both networks, both optimizers, the RNG, the log."""
+    checkpoint.save(path, generator=generator, critic=critic, opt_generator=opt_generator,
+                    opt_critic=opt_critic, rng=rng, step=step, config=config.to_dict(), log=log.to_dict())
+
+
+def _modules(module: Module):
+    yield module
+    for _, child in module.named_children():
+        yield from _modules(child)
+
+
+def _progress(config: WGANConfig, start: int):
+    if not config.progress:
+        return None
+    from tqdm.auto import tqdm
+    return tqdm(total=config.steps, initial=start, desc=f"WGAN-{config.lipschitz}", unit="step",
+                mininterval=0.5)
