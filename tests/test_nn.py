@@ -107,3 +107,17 @@ def test_bad_layer_arguments():
         nn.Linear(2, 3)(tw.tensor(np.ones((4, 3), np.float32)))
     with pytest.raises(ValueError, match="activation must be one of"):
         nn.MLP([2, 3, 1], activation="swish")
+
+
+def test_shared_parameter_is_listed_once_and_failed_load_changes_nothing():
+    a = nn.Sequential(nn.Linear(3, 3), nn.Linear(3, 3))
+    a[1].weight = a[0].weight
+    assert [n for n, _ in a.named_parameters()] == ["0.weight", "0.bias", "1.bias"]
+    b = nn.MLP([3, 5, 1], rng=tw.Generator(0))
+    before = {k: v.copy() for k, v in b.state_dict().items()}
+    state = nn.MLP([3, 5, 1], rng=tw.Generator(1)).state_dict()
+    state["2.weight"] = np.zeros((9, 9), np.float32)
+    with pytest.raises(ValueError, match="2.weight"):
+        b.load_state_dict(state)
+    for k, v in b.state_dict().items():
+        np.testing.assert_array_equal(v, before[k])

@@ -236,3 +236,11 @@ def astype(x, dtype):
     xp = array_namespace(x)
     f = getattr(xp, "astype", None)
     return f(x, dtype) if f is not None else x.astype(dtype, copy=False)
+
+
+def copy(x):
+    """A new array with the values of ``x``, on the same device (``xp.asarray(x, copy=True)`` where the
+    namespace takes ``copy=``; CuPy's array method otherwise)."""
+    if backend_name(array_namespace(x)) == "cupy":
+        return x.copy()
+    return array_namespace(x).asarray(x, copy=True)

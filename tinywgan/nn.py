@@ -47,12 +47,20 @@ class Module:
                 yield name, value
 
     def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
-        """(dotted name, parameter) for this module and its sub-modules, in definition order."""
+        """(dotted name, parameter) for this module and its sub-modules, in definition order. A parameter
+        shared by two layers is listed once, under its first name (an optimizer must step it once)."""
+        seen: set[int] = set()
+        for name, p in self._all_parameters(prefix):
+            if id(p) not in seen:
+                seen.add(id(p))
+                yield name, p
+
+    def _all_parameters(self, prefix: str):
         for name, value in vars(self).items():
             if isinstance(value, Parameter):
                 yield prefix + name, value
             elif isinstance(value, Module):
-                yield from value.named_parameters(prefix + name + ".")
+                yield from value._all_parameters(prefix + name + ".")
 
     def parameters(self) -> list[Parameter]:
         return [p for _, p in self.named_parameters()]
@@ -85,13 +93,8 @@ class Module:
     # -- saving and loading -----------------------------------------------------------------------------
     def state_dict(self) -> "OrderedDict[str, object]":
         """Name -> array (a copy) for every parameter and buffer."""
-        xp = None
-        out = OrderedDict()
-        for name, p in self.named_parameters():
-            xp = xp or p.xp
-            out[name] = xp.asarray(p.data, copy=True)
-        for name, b in self.buffers().items():
-            out[name] = backend.array_namespace(b).asarray(b, copy=True)
+        out = OrderedDict((name, backend.copy(p.data)) for name, p in self.named_parameters())
+        out.update((name, backend.copy(b)) for name, b in self.buffers().items())
         return out
 
     def load_state_dict(self, state: dict, strict: bool = True) -> None:
@@ -103,7 +106,8 @@ class Module:
         missing, unexpected = expected - set(state), set(state) - expected
         if strict and (missing or unexpected):
             raise KeyError(f"load_state_dict: missing {sorted(missing)}, unexpected {sorted(unexpected)}")
-        for name in expected & set(state):
+        checked = []
+        for name in sorted(expected & set(state)):  # check everything before changing anything
             current = own[name].data if name in own else buffers[name]
             new = state[name]
             if tuple(new.shape) != tuple(current.shape):
@@ -112,8 +116,9 @@ class Module:
             if str(new.dtype).split(".")[-1] != str(current.dtype).split(".")[-1]:
                 raise ValueError(f"load_state_dict: {name!r} has dtype {current.dtype} in the model and "
                                  f"{new.dtype} in the state")
-            device = backend.device_of(current)
-            array = backend.namespace(device).asarray(backend.to_device(new, device), copy=True)
+            checked.append((name, backend.device_of(current)))
+        for name, device in checked:
+            array = backend.copy(backend.to_device(state[name], device))
             if name in own:
                 own[name].data = array
             else:
