@@ -283,10 +283,11 @@ class Function:
         self.xp = backend.array_namespace(*arrays)
         y = self.forward(*arrays)
         out = Tensor(y)
-        if _grad_enabled and any(x.requires_grad for x in inputs):
+        needs = tuple([x.requires_grad for x in inputs])
+        if _grad_enabled and True in needs:
             self.inputs = inputs
-            self.needs_input_grad = tuple(x.requires_grad for x in inputs)
-            self.generation = max(x.generation for x in inputs)
+            self.needs_input_grad = needs
+            self.generation = max([x.generation for x in inputs])
             out.requires_grad = True
             out.creator = self
             out.generation = self.generation + 1
@@ -311,7 +312,10 @@ class Function:
 
 def _as_tensors(inputs) -> tuple:
     """Wrap arrays and Python numbers as constant tensors; numbers take the dtype of the tensor operands."""
-    if all(isinstance(x, Tensor) for x in inputs):
+    for x in inputs:
+        if not isinstance(x, Tensor):
+            break
+    else:
         return inputs
     ref = next((x for x in inputs if isinstance(x, Tensor)), None)
     out = []
@@ -373,12 +377,14 @@ def _backprop(outputs: Sequence[Tensor], grad_outputs: list, inputs, create_grap
         grads[id(y)] = grads[id(y)] + gy if id(y) in grads else gy
         seeds.append(y)
 
-    reaches = _reaching(seeds, inputs)
+    # Which tensors need a gradient: for backward() every one that requires grad; for grad(y, x) only those
+    # on a path from x to y (the set `reaches`), so no work is spent on gradients nobody asked for.
+    reaches = None if inputs is None else _reaching(seeds, inputs)
     heap, pushed, counter = [], set(), itertools.count()
 
     def push(t: Tensor):
         f = t.creator
-        if f is not None and id(f) not in pushed and id(t) in reaches:
+        if f is not None and id(f) not in pushed and (t.requires_grad if reaches is None else id(t) in reaches):
             pushed.add(id(f))
             heapq.heappush(heap, (-f.generation, next(counter), f, t))
 
@@ -393,14 +399,17 @@ def _backprop(outputs: Sequence[Tensor], grad_outputs: list, inputs, create_grap
         while heap:
             _, _, f, y = heapq.heappop(heap)
             gy = grads[id(y)] if id(y) in targets else grads.pop(id(y))
-            f.needs_input_grad = tuple(id(x) in reaches for x in f.inputs)
+            if reaches is not None:
+                f.needs_input_grad = tuple([id(x) in reaches for x in f.inputs])
+            else:
+                f.needs_input_grad = tuple([x.requires_grad for x in f.inputs])
             gxs = f.backward(gy)
             if not isinstance(gxs, tuple):
                 gxs = (gxs,)
             for x, gx, needed in zip(f.inputs, gxs, f.needs_input_grad):
                 if not needed or gx is None:
                     continue
-                if gx.shape != x.shape:  # undo broadcasting, once for every op
+                if gx.data.shape != x.data.shape:  # undo broadcasting, once for every op
                     gx = F.sum_to(gx, x.shape)
                 grads[id(x)] = grads[id(x)] + gx if id(x) in grads else gx
                 if x.creator is None or id(x) in targets:
@@ -440,11 +449,7 @@ def _seed_gradient(y: Tensor, gy, k: int) -> Tensor:
 
 
 def _reaching(seeds: Iterable[Tensor], inputs) -> set:
-    """ids of the tensors in the graph above ``seeds`` whose gradient is needed.
-
-    For ``backward()`` (``inputs`` is None) that is every tensor that requires grad. For ``grad(y, x)`` it is
-    only the tensors on a path from ``x`` to ``y``, so no work is spent on gradients nobody asked for.
-    """
+    """ids of the tensors in the graph above ``seeds`` that lie on a path from one of ``inputs``."""
     tensors, stack, seen_f = {}, list(seeds), set()
     while stack:
         t = stack.pop()
@@ -455,8 +460,6 @@ def _reaching(seeds: Iterable[Tensor], inputs) -> set:
         if f is not None and id(f) not in seen_f:
             seen_f.add(id(f))
             stack.extend(f.inputs)
-    if inputs is None:
-        return {k for k, t in tensors.items() if t.requires_grad}
     reaches = {id(x) for x in inputs}
     # In increasing generation order a tensor's creator's inputs are decided before the tensor itself.
     for t in sorted(tensors.values(), key=lambda t: t.generation):

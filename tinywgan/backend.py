@@ -86,10 +86,10 @@ def array_namespace(*arrays):
     """
     found = None
     for a in arrays:
-        if a is None or isinstance(a, (int, float, bool)):
-            continue
         xp = _NAMESPACE_OF_TYPE.get(type(a))
         if xp is None:
+            if a is None or isinstance(a, (int, float, bool)):
+                continue
             xp = _lookup_namespace(a)
         if found is None:
             found = xp

@@ -381,9 +381,10 @@ class MatMul(Function):
 def matmul(a, b):
     """a @ b for 2-D or batched operands; a mismatch of the inner dimensions is a ValueError with both shapes."""
     a, b = _as_tensors((a, b))
-    if a.ndim < 2 or b.ndim < 2:
+    sa, sb = a.data.shape, b.data.shape
+    if len(sa) < 2 or len(sb) < 2:
         raise ValueError(f"matmul needs operands with at least 2 axes; got shapes {a.shape} and {b.shape}")
-    if a.shape[-1] != b.shape[-2]:
+    if sa[-1] != sb[-2]:
         raise ValueError(f"matmul: a has shape {a.shape} and b has shape {b.shape}; a's last axis "
                          f"({a.shape[-1]}) must equal b's second-to-last ({b.shape[-2]})")
     return MatMul()(a, b)
@@ -417,6 +418,8 @@ def transpose(x, axes=None):
 def matrix_transpose(x):
     """Swap the last two axes (the ``^T`` of batched matrices)."""
     x, = _as_tensors((x,))
+    if x.data.ndim == 2:
+        return Transpose((1, 0))(x)
     axes = list(range(x.ndim))
     axes[-2], axes[-1] = axes[-1], axes[-2]
     return Transpose(axes)(x)
