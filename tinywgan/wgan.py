@@ -176,82 +176,119 @@ def critic_iterations(config: WGANConfig, step: int) -> int:
     return config.n_critic
 
 
+class WGANTrainer:
+    """One WGAN training run's state: the two networks, their optimizers and the random generator.
+
+    :meth:`iteration` is one generator iteration (n_critic critic iterations, then one generator update);
+    :func:`train` loops over it with a progress bar, checkpoints and a log, and ``python -m tinywgan.bench``
+    times it. ``sample_real(n, rng)`` returns n real samples (an array on ``config.device``); the noise is
+    N(0, I) of size ``config.noise_dim``. One :class:`tinywgan.backend.Generator` seeded with ``config.seed``
+    draws the data, the noise and the interpolation weights, so a seed fixes the run.
+    """
+
+    def __init__(self, config: WGANConfig, sample_real: Callable, generator: Module, critic: Module):
+        if config.lipschitz == "sn" and not any(isinstance(m, SpectralNorm) for m in _modules(critic)):
+            raise ValueError("WGANConfig.lipschitz is 'sn' but the critic has no SpectralNorm layer: wrap it "
+                             "with tinywgan.lipschitz.spectral_norm(critic)")
+        self.config, self.sample_real = config, sample_real
+        self.generator, self.critic = generator, critic
+        self.rng = backend.Generator(config.seed, config.device)
+        self.critic_params, self.generator_params = critic.parameters(), generator.parameters()
+        self.opt_critic = make_optimizer(config, self.critic_params, config.critic_lr or config.lr)
+        self.opt_generator = make_optimizer(config, self.generator_params, config.lr)
+        self.n_weights = sum(p.size for p in self.critic_params)
+
+    def noise(self, n: int) -> Tensor:
+        return Tensor(self.rng.normal((n, self.config.noise_dim)))
+
+    def critic_step(self, step: int) -> dict:
+        """One critic update; returns the W estimate, the penalty, the total loss and the clipped count."""
+        config, critic = self.config, self.critic
+        # ---- Critic: maximise E_{x~P_r}[f(x)] - E_{z~p(z)}[f(g(z))]  (Kantorovich-Rubinstein dual) ----------
+        real = Tensor(self.sample_real(config.batch_size, self.rng))
+        with no_grad():  # theta is held fixed while the critic learns: no graph through g
+            fake = self.generator(self.noise(config.batch_size))
+        loss = critic_loss(critic(real), critic(fake))
+        penalty = None
+        if config.lipschitz == "gp":
+            # Gulrajani et al. 2017, Eq. 3: + lambda E_{x_hat}[(||grad f(x_hat)|| - 1)^2], x_hat on lines
+            # between real and fake samples; double backprop carries it into the critic's weights.
+            penalty = gradient_penalty(critic, real, fake, self.rng, weight=config.gp_weight)
+            total = loss + penalty
+        else:
+            total = loss
+        total_value = total.item()
+        _check_finite(total_value, "loss", "critic", step)
+        critic.zero_grad()
+        total.backward()
+        self.opt_critic.step()
+        clipped = 0
+        if config.lipschitz == "clip":
+            # Arjovsky et al. 2017, Algorithm 1, line 7: w <- clip(w, -c, c) keeps f in a K-Lipschitz family.
+            clipped = clip_weights(critic, config.clip_value)
+        return {"w_estimate": -loss.item(), "penalty": 0.0 if penalty is None else penalty.item(),
+                "critic_loss": total_value, "clipped": clipped}
+
+    def generator_step(self, step: int) -> float:
+        """One generator update; returns the generator loss."""
+        # ---- Generator: minimise -E_{z~p(z)}[f(g_theta(z))] ----------------------------------------------
+        g_loss = generator_loss(self.critic(self.generator(self.noise(self.config.batch_size))))
+        value = g_loss.item()
+        _check_finite(value, "loss", "generator", step)
+        # grad() walks only the paths to theta: the critic's weight gradients are never computed here.
+        for p, g in zip(self.generator_params, grad(g_loss, self.generator_params)):
+            p.grad = g
+        self.opt_generator.step()
+        return value
+
+    def iteration(self, step: int) -> dict:
+        """Generator iteration ``step`` (0-based): the critic's iterations, then the generator's update.
+        Returns the log row (the critic's numbers are those of its last iteration)."""
+        for _ in range(critic_iterations(self.config, step)):
+            c = self.critic_step(step)
+        g_loss = self.generator_step(step)
+        return dict(step=step + 1, critic_loss=c["critic_loss"], w_estimate=c["w_estimate"],
+                    penalty=c["penalty"], generator_loss=g_loss,
+                    clipped_fraction=c["clipped"] / self.n_weights)
+
+    def save(self, path, step: int, log: "TrainLog") -> None:
+        """Everything a run needs to continue bit for bit: both networks, both optimizers, the RNG, the log."""
+        checkpoint.save(path, generator=self.generator, critic=self.critic, opt_generator=self.opt_generator,
+                        opt_critic=self.opt_critic, rng=self.rng, step=step, config=self.config.to_dict(),
+                        log=log.to_dict())
+
+    def restore(self, path) -> tuple[int, "TrainLog"]:
+        """Load a checkpoint written by :meth:`save`; returns (the step to continue from, the log so far)."""
+        saved = checkpoint.load(path)
+        saved.restore(generator=self.generator, critic=self.critic, opt_generator=self.opt_generator,
+                      opt_critic=self.opt_critic, rng=self.rng)
+        return saved.metadata["step"], TrainLog.from_dict(saved.metadata["log"])
+
+
 def train(config: WGANConfig, sample_real: Callable, generator: Module, critic: Module,
           resume: str | Path | None = None, callback: Callable | None = None) -> TrainLog:
     """Train ``generator`` and ``critic`` (in place) for ``config.steps`` generator iterations.
 
-    ``sample_real(n, rng)`` returns n real samples (an array on ``config.device``); noise is N(0, I) of size
-    ``config.noise_dim``. One :class:`tinywgan.backend.Generator` seeded with ``config.seed`` draws the data,
-    the noise and the interpolation weights, so a seed fixes the run. ``resume`` is a checkpoint written by
-    an earlier run: training continues from its step, and the returned log is the whole run's.
-    ``callback(step, log)`` runs after every generator iteration (chapters use it for snapshots).
+    See :class:`WGANTrainer` for ``sample_real`` and the randomness. ``resume`` is a checkpoint written by an
+    earlier run (``config.checkpoint_every``): training continues from its step, and the returned log is the
+    whole run's. ``callback(step, log)`` runs after every generator iteration (chapters take snapshots).
     """
-    if config.lipschitz == "sn" and not any(isinstance(m, SpectralNorm) for m in _modules(critic)):
-        raise ValueError("WGANConfig.lipschitz is 'sn' but the critic has no SpectralNorm layer: wrap it with "
-                         "tinywgan.lipschitz.spectral_norm(critic)")
-    rng = backend.Generator(config.seed, config.device)
-    critic_params, generator_params = critic.parameters(), generator.parameters()
-    opt_critic = make_optimizer(config, critic_params, config.critic_lr or config.lr)
-    opt_generator = make_optimizer(config, generator_params, config.lr)
+    trainer = WGANTrainer(config, sample_real, generator, critic)
     log, start = TrainLog(), 0
     if resume is not None:
-        saved = checkpoint.load(resume)
-        saved.restore(generator=generator, critic=critic, opt_generator=opt_generator,
-                      opt_critic=opt_critic, rng=rng)
-        log = TrainLog.from_dict(saved.metadata["log"])
-        start = saved.metadata["step"]
-    n_weights = sum(p.size for p in critic_params)
+        start, log = trainer.restore(resume)
     t0 = time.perf_counter() - (log.wall_time[-1] if len(log) else 0.0)
     bar = _progress(config, start)
-
-    def noise(n):
-        return Tensor(rng.normal((n, config.noise_dim)))
-
     for step in range(start, config.steps):
-        # ---- Critic: maximise E_{x~P_r}[f(x)] - E_{z~p(z)}[f(g(z))]  (Kantorovich-Rubinstein dual) ----------
-        for _ in range(critic_iterations(config, step)):
-            real = Tensor(sample_real(config.batch_size, rng))
-            with no_grad():  # theta is held fixed while the critic learns: no graph through g
-                fake = generator(noise(config.batch_size))
-            loss = critic_loss(critic(real), critic(fake))
-            penalty = None
-            if config.lipschitz == "gp":
-                # Gulrajani et al. 2017, Eq. 3: + lambda E_{x_hat}[(||grad f(x_hat)|| - 1)^2], x_hat on lines
-                # between real and fake samples; double backprop carries it into the critic's weights.
-                penalty = gradient_penalty(critic, real, fake, rng, weight=config.gp_weight)
-                total = loss + penalty
-            else:
-                total = loss
-            _check_finite(total.item(), "loss", "critic", step)
-            critic.zero_grad()
-            total.backward()
-            opt_critic.step()
-            clipped = 0
-            if config.lipschitz == "clip":
-                # Arjovsky et al. 2017, Algorithm 1, line 7: w <- clip(w, -c, c) keeps f in a K-Lipschitz family.
-                clipped = clip_weights(critic, config.clip_value)
-
-        # ---- Generator: minimise -E_{z~p(z)}[f(g_theta(z))] ----------------------------------------------
-        g_loss = generator_loss(critic(generator(noise(config.batch_size))))
-        _check_finite(g_loss.item(), "loss", "generator", step)
-        # grad() walks only the paths to theta: the critic's weight gradients are never computed here.
-        for p, g in zip(generator_params, grad(g_loss, generator_params)):
-            p.grad = g
-        opt_generator.step()
-
-        w = -loss.item()
-        log.append(step=step + 1, critic_loss=total.item(), w_estimate=w,
-                   penalty=penalty.item() if penalty is not None else 0.0, generator_loss=g_loss.item(),
-                   clipped_fraction=clipped / n_weights, wall_time=time.perf_counter() - t0)
+        row = trainer.iteration(step)
+        log.append(**row, wall_time=time.perf_counter() - t0)
         if bar is not None:
             bar.update(1)
-            bar.set_postfix(W=f"{w:.4f}", refresh=False)
+            bar.set_postfix(W=f"{row['w_estimate']:.4f}", refresh=False)
         if config.checkpoint_every and (step + 1) % config.checkpoint_every == 0:
-            save_checkpoint(config.checkpoint_path, config, step + 1, log, generator, critic,
-                            opt_generator, opt_critic, rng)
+            trainer.save(config.checkpoint_path, step + 1, log)
         if callback is not None:
             callback(step + 1, log)
-
     if bar is not None:
         bar.close()
     if config.progress and len(log):
@@ -259,12 +296,6 @@ def train(config: WGANConfig, sample_real: Callable, generator: Module, critic: 
               f"{log.wall_time[-1]:.1f} s: W estimate {log.w_estimate[-1]:.4f}, "
               f"generator loss {log.generator_loss[-1]:.4f}")
     return log
-
-
-def save_checkpoint(path, config, step, log, generator, critic, opt_generator, opt_critic, rng) -> None:
-    """Everything a run needs to continue bit for bit: both networks, both optimizers, the RNG, the log."""
-    checkpoint.save(path, generator=generator, critic=critic, opt_generator=opt_generator,
-                    opt_critic=opt_critic, rng=rng, step=step, config=config.to_dict(), log=log.to_dict())
 
 
 def _modules(module: Module):
