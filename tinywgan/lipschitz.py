@@ -39,16 +39,22 @@ def _data(x):
     return x.data if isinstance(x, Tensor) else x
 
 
-def interpolate(real, fake, rng: backend.Generator):
+def interpolate(real, fake, rng: backend.Generator | None, alpha=None):
     """x_hat = alpha * real + (1 - alpha) * fake with one alpha ~ U[0, 1] per sample, shape (batch, 1, ...)
     (Gulrajani et al. 2017, Algorithm 1, line 6). Returns a leaf tensor that requires grad, detached from
-    whatever made ``real`` and ``fake``."""
+    whatever made ``real`` and ``fake``. ``alpha`` (shape (batch, 1, ...)) may be given instead of drawn, to
+    compare with another implementation on the same numbers."""
     real, fake = _data(real), _data(fake)
     if tuple(real.shape) != tuple(fake.shape):
         raise ValueError(f"gradient penalty: real batch has shape {tuple(real.shape)} and fake batch has "
                          f"shape {tuple(fake.shape)}; they must be equal")
     backend.array_namespace(real, fake)
-    alpha = rng.uniform((real.shape[0],) + (1,) * (real.ndim - 1), dtype=real.dtype)
+    shape = (real.shape[0],) + (1,) * (real.ndim - 1)
+    if alpha is None:
+        alpha = rng.uniform(shape, dtype=real.dtype)
+    elif tuple(alpha.shape) != shape:
+        raise ValueError(f"gradient penalty: alpha has shape {tuple(alpha.shape)}; expected {shape}, one value "
+                         f"per sample")
     return Tensor(fake + alpha * (real - fake), requires_grad=True)
 
 
@@ -64,16 +70,17 @@ def critic_gradient_norms(critic: Module, x: Tensor, create_graph: bool = False)
     return F.norm(F.reshape(g, (g.shape[0], -1)), axis=1)
 
 
-def gradient_penalty(critic: Module, real, fake, rng: backend.Generator, weight: float = 10.0,
-                     center: float = 1.0, one_sided: bool = False) -> Tensor:
+def gradient_penalty(critic: Module, real, fake, rng: backend.Generator | None, weight: float = 10.0,
+                     center: float = 1.0, one_sided: bool = False, alpha=None) -> Tensor:
     """``weight * mean_i (||grad_x f(x_hat_i)|| - center)^2`` at random interpolates (Gulrajani et al. 2017,
     Eq. 3: weight = lambda = 10, center = 1).
 
     ``one_sided=True`` penalises only norms above ``center``: ``mean(max(0, ||grad|| - center)^2)`` (the
     variant of Gulrajani et al., Appendix, and Petzka et al. 2018). The gradient is computed with
-    ``create_graph=True``, so ``penalty.backward()`` reaches the critic's weights through it.
+    ``create_graph=True``, so ``penalty.backward()`` reaches the critic's weights through it. ``alpha``: see
+    :func:`interpolate`.
     """
-    x_hat = interpolate(real, fake, rng)
+    x_hat = interpolate(real, fake, rng, alpha)
     norms = critic_gradient_norms(critic, x_hat, create_graph=True)
     gap = norms - center
     if one_sided:
