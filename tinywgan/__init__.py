@@ -11,4 +11,11 @@ from .functions import (abs, add, broadcast_to, clip, concatenate, div, exp, get
                         norm, pow, relu, reshape, sigmoid, softplus, sqrt, stack, sub, sum, sum_to, tanh,
                         transpose, where)
 
+from .backend import keep_freed_memory
+
 __version__ = "0.1.0"
+
+# Training allocates and frees the same large temporaries every step; keep them in the process instead of
+# paying page faults for fresh pages each time (see backend.keep_freed_memory; opt out with
+# TINYWGAN_KEEP_FREED_MEMORY=0).
+keep_freed_memory()
