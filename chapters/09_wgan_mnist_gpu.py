@@ -1,0 +1,389 @@
+"""Chapter 9: a WGAN draws handwritten digits, on the GPU when there is one.
+
+Everything so far ran on 2-D toy data. Here the same training loop (tinywgan.wgan.train) learns 28 x 28
+digit images: 784 numbers per sample. The networks are MLPs, the ones of the project's benchmark spec:
+
+    generator g_theta: z ~ N(0, I_128) -> 512 -> 512 -> 512 -> 784, ReLU hidden, tanh output in [-1, 1]
+    critic    f_w:     x -> 512 -> 512 -> 512 -> 1, LeakyReLU(0.2) hidden, linear output
+
+trained with the gradient penalty of Gulrajani et al. 2017 (Algorithm 1: lambda = 10, n_critic = 5, Adam
+lr 1e-4, betas (0.5, 0.9)), or with ``--lipschitz clip`` the weight clipping of Arjovsky et al. 2017
+(Algorithm 1: c = 0.01, RMSprop lr 5e-5, n_critic = 5); batch 64 in both.
+
+The data is MNIST when its files are in ``--data DIR`` (``--download`` fetches them there; nothing touches
+the network without it), else digits rendered offline from matplotlib's fonts (tinywgan.mnist.rendered_digits)
+-- the first lines of output say which. The run
+
+1. trains a small MLP digit classifier on the same data, with tinywgan itself (tinywgan.classifier), and
+   reports its test accuracy: MNIST's test split, or a held-out split of the rendered digits;
+2. trains the WGAN, saving an 8 x 8 grid of samples of one fixed batch of z every ``--snapshot-every``
+   steps, a checkpoint as often (``--resume PATH`` continues from one), and at the end a final grid and the
+   curve of the critic's W estimate E f(real) - E f(fake) (Arjovsky et al. 2017, Fig. 3: it falls as the
+   samples improve);
+3. grades samples with the classifier: which digits it sees (all ten? the entropy of the class histogram,
+   log 10 = 2.303 nats when they are equally common) and how confident it is on them -- the signs of mode
+   collapse and of blurry, digit-less samples, next to the same numbers for real images;
+4. prints the speed: ms per generator iteration and generated images per second.
+
+Device: ``--device gpu`` (CuPy) is the default when CuPy sees a GPU, else the CPU (NumPy), said at start.
+Default length: 1000 generator steps on the CPU (about 4.5 minutes on one busy core; the digits take shape
+but stay rough), 20,000 on a GPU (not yet timed: the chapter prints its speed at the end); ``--steps N``
+overrides either. ``--quick`` is the few-second run the tests use.
+
+Run: python chapters/09_wgan_mnist_gpu.py [--quick] [--out DIR] [--seed N] [--device cpu|gpu|strict]
+         [--data DIR] [--download] [--lipschitz gp|clip] [--steps N] [--snapshot-every N] [--resume PATH]
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from tinywgan import backend, checkpoint, nn
+from tinywgan.autograd import Tensor, no_grad
+from tinywgan.backend import Generator, gpu_available, synchronize, to_device, to_numpy
+from tinywgan.classifier import SampleQuality, accuracy, digit_classifier, sample_quality, train_classifier
+from tinywgan.cli import chapter_args, chapter_parser
+from tinywgan.mnist import download_mnist, load_mnist, mnist_paths, rendered_digits
+from tinywgan.wgan import WGANConfig, train
+
+NOISE_DIM = 128
+BATCH_SIZE = 64
+GRID = 8                 # samples per side of a grid
+DATA_SEED = 2017         # the rendered digits are the same whatever --seed is: they are the data
+CLASSIFIER_HIDDEN = (256, 256)
+
+# What each kind of run does: images to train on, held out (rendered digits only), classifier steps,
+# WGAN generator steps, snapshot interval, samples graded.
+SETTINGS = {
+    "quick": dict(n_train=2000, n_test=500, classifier_steps=300, steps=6, snapshot_every=3, n_eval=200),
+    "cpu": dict(n_train=20000, n_test=2000, classifier_steps=2000, steps=1000, snapshot_every=200,
+                n_eval=1000),
+    "gpu": dict(n_train=60000, n_test=10000, classifier_steps=5000, steps=20000, snapshot_every=4000,
+                n_eval=5000),
+}
+
+
+# -------------------------------------------------------------------------------------------------- setup
+def choose_device(requested: str | None) -> str:
+    """The device asked for, or the GPU when CuPy sees one, else the CPU; says which and why."""
+    if requested is not None:
+        print(f"Device: {requested} (from --device)")
+        return requested
+    if gpu_available():
+        print("Device: gpu (CuPy sees a GPU; --device cpu to train on the CPU instead)")
+        return "gpu"
+    print("Device: cpu (no GPU visible to CuPy: install tinywgan[gpu] on a CUDA machine to train there)")
+    return "cpu"
+
+
+def load_data(folder, download: bool, settings: dict, device: str) -> dict:
+    """Training and test digits on ``device``: MNIST from ``folder`` when it is there, else rendered digits.
+    Images are (n, 784) float32 in [-1, 1], background -1; labels int64."""
+    if download:
+        if folder is None:
+            raise SystemExit("--download needs --data DIR: the folder to put MNIST in")
+        print(f"Downloading MNIST into {folder} (checked by SHA-256) ...")
+        download_mnist(folder)
+    if folder is not None and mnist_paths(folder, "train") and mnist_paths(folder, "test"):
+        x_train, y_train = load_mnist(folder, "train")
+        x_test, y_test = load_mnist(folder, "test")
+        n_train, n_test = min(settings["n_train"], len(y_train)), min(settings["n_test"], len(y_test))
+        source = "mnist"
+        print(f"Data: MNIST from {folder}: {n_train} training images (of {len(y_train)}), "
+              f"{n_test} test images for the classifier")
+        x_train, y_train = x_train[:n_train], y_train[:n_train]
+        x_test, y_test = x_test[:n_test], y_test[:n_test]
+    else:
+        n_train, n_test = settings["n_train"], settings["n_test"]
+        where = f"in {folder}" if folder is not None else "(no --data given)"
+        print(f"Data: RENDERED DIGITS, not MNIST: no MNIST files {where}. Pass --data DIR with the four IDX")
+        print(f"      files, or add --download to fetch them. Drawing {n_train + n_test} digits from")
+        print(f"      matplotlib's fonts instead: {n_train} to train on, {n_test} held out for the "
+              f"classifier.")
+        t = time.perf_counter()
+        images, labels = rendered_digits(n_train + n_test, Generator(DATA_SEED, "cpu"))
+        print(f"      (rendered in {time.perf_counter() - t:.1f} s)")
+        x_train, y_train = images[:n_train], labels[:n_train]
+        x_test, y_test = images[n_train:], labels[n_train:]
+        source = "rendered"
+    return {"source": source, "x_train": to_device(x_train, device), "y_train": to_device(y_train, device),
+            "x_test": to_device(x_test, device), "y_test": to_device(y_test, device)}
+
+
+def make_networks(seed: int, device: str):
+    """The benchmark spec's MLPs: generator 128-512-512-512-784 (ReLU, tanh out), critic 784-512-512-512-1
+    (LeakyReLU 0.2), with PyTorch's default initialisation, drawn from one Generator seeded with ``seed``."""
+    rng = Generator(seed, device)
+    generator = nn.MLP([NOISE_DIM, 512, 512, 512, 784], activation="relu", output_activation="tanh", rng=rng)
+    critic = nn.MLP([784, 512, 512, 512, 1], activation=nn.LeakyReLU(0.2), rng=rng)
+    return generator, critic
+
+
+def make_config(args, settings: dict, device: str, checkpoint_path: Path) -> WGANConfig:
+    common = dict(batch_size=BATCH_SIZE, steps=args.steps, noise_dim=NOISE_DIM,
+                  seed=args.seed, device=device, checkpoint_every=args.checkpoint_every,
+                  checkpoint_path=str(checkpoint_path), progress=not args.quick)
+    if args.lipschitz == "clip":
+        return WGANConfig.clipping(**common)  # Arjovsky et al. 2017: c 0.01, RMSprop 5e-5, n_critic 5
+    return WGANConfig(lipschitz="gp", gp_weight=10.0, n_critic=5, optimizer="adam", lr=1e-4,
+                      betas=(0.5, 0.9), **common)  # Gulrajani et al. 2017, Algorithm 1
+
+
+def can_checkpoint(device: str) -> bool:
+    """Whether a checkpoint can hold this device's random state (tinywgan.backend.Generator cannot save
+    CuPy's yet), which ``train`` needs to save and resume."""
+    try:
+        Generator(0, device).state_dict()
+    except NotImplementedError:
+        return False
+    return True
+
+
+def check_resume(path, config: WGANConfig) -> int:
+    """The step a checkpoint was saved at, after checking it was written by a run with this run's settings."""
+    saved = checkpoint.load(path)
+    old = saved.metadata["config"]
+    for name in ("lipschitz", "batch_size", "noise_dim", "n_critic", "optimizer"):
+        if old[name] != getattr(config, name):
+            raise SystemExit(f"--resume {path}: the checkpoint's run had {name} = {old[name]!r}, this run "
+                             f"has {getattr(config, name)!r}; resume with the same settings")
+    return int(saved.metadata["step"])
+
+
+# ----------------------------------------------------------------------------------------- the classifier
+def get_classifier(data: dict, settings: dict, seed: int, device: str, out: Path):
+    """The digit classifier, trained on the training digits or loaded from ``out/classifier.npz`` when that
+    file was written for the same data, seed, device and length (a resumed run grades with the same one)."""
+    cache = out / "classifier.npz"
+    key = {"source": data["source"], "n_train": int(data["y_train"].shape[0]), "seed": seed, "device": device,
+           "steps": settings["classifier_steps"], "hidden": list(CLASSIFIER_HIDDEN)}
+    if cache.is_file():
+        saved = checkpoint.load(cache)
+        if saved.metadata.get("key") == key:
+            model = digit_classifier(Generator(seed, device), CLASSIFIER_HIDDEN)
+            saved.restore(classifier=model)
+            print(f"Classifier: loaded from {cache}")
+            return model
+    t = time.perf_counter()
+    model = train_classifier(data["x_train"], data["y_train"], steps=settings["classifier_steps"],
+                             batch_size=128, lr=1e-3, hidden=CLASSIFIER_HIDDEN, seed=seed)
+    print(f"Classifier: MLP 784-{'-'.join(map(str, CLASSIFIER_HIDDEN))}-10 trained with tinywgan for "
+          f"{settings['classifier_steps']} Adam steps of 128 images in {time.perf_counter() - t:.1f} s")
+    checkpoint.save(cache, classifier=model, key=key)
+    return model
+
+
+# ----------------------------------------------------------------------------------------------- figures
+def tile(images, grid: int = GRID) -> np.ndarray:
+    """grid x grid images (n, 784) as one (grid*29+1)-pixel square array, a 1-pixel border between them."""
+    x = to_numpy(images)[: grid * grid].reshape(-1, 28, 28)
+    x = np.concatenate([x, np.full((grid * grid - len(x), 28, 28), -1.0, np.float32)])  # pad a short batch
+    canvas = np.full((grid * 29 + 1, grid * 29 + 1), 0.0, np.float32)  # grey border
+    for k, im in enumerate(x):
+        r, c = divmod(k, grid)
+        canvas[1 + 29 * r: 29 * (r + 1), 1 + 29 * c: 29 * (c + 1)] = im
+    return canvas
+
+
+def save_grid(images, path: Path, title: str) -> None:
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(4.4, 4.6))
+    ax.imshow(tile(images), cmap="gray", vmin=-1, vmax=1, interpolation="nearest")
+    ax.set_title(title, fontsize=9)
+    ax.axis("off")
+    fig.savefig(path, dpi=100, bbox_inches="tight")
+    plt.close(fig)
+
+
+def save_w_curve(log, lipschitz: str, path: Path) -> None:
+    import matplotlib.pyplot as plt
+    w = np.asarray(log.w_estimate)
+    window = max(1, len(w) // 50)
+    smooth = np.convolve(w, np.ones(window) / window, mode="valid")
+    fig, ax = plt.subplots(figsize=(6.5, 4))
+    ax.plot(log.step, w, color="tab:blue", alpha=0.3, lw=0.8, label="per step")
+    ax.plot(log.step[window - 1:], smooth, color="tab:blue", lw=2, label=f"mean of {window} steps")
+    ax.set_xlabel("generator iteration")
+    ax.set_ylabel("E f(real) - E f(fake)" + ("   (= K * W)" if lipschitz == "clip" else ""))
+    ax.set_title(f"The critic's W estimate during training (WGAN-{lipschitz})")
+    ax.legend()
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+
+
+def save_histograms(fake: SampleQuality, real: SampleQuality, path: Path) -> None:
+    import matplotlib.pyplot as plt
+    digits = np.arange(len(fake.histogram))
+    fig, ax = plt.subplots(figsize=(6.5, 3.6))
+    for shift, q, name in ((-0.2, real, "real"), (0.2, fake, "generated")):
+        share = np.asarray(q.histogram) / max(1, sum(q.histogram))
+        ax.bar(digits + shift, share, width=0.4,
+               label=f"{name}: entropy {q.entropy:.2f} nats, confidence {q.mean_confidence:.2f}")
+    ax.axhline(0.1, color="black", ls="--", lw=0.8)
+    ax.set_xticks(digits)
+    ax.set_xlabel("digit the classifier sees")
+    ax.set_ylabel("share of samples")
+    ax.set_title("Which digits the generator draws (dashed: all ten equally often)")
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.17))
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+
+
+# --------------------------------------------------------------------------------------------- sampling
+def generate(generator, n: int, seed: int, device: str, batch: int = 1000):
+    """n samples g(z) of fixed noise z ~ N(0, I) drawn from ``Generator(seed)``, without a graph."""
+    rng = Generator(seed, device)
+    xp = rng.xp
+    parts = []
+    with no_grad():
+        for lo in range(0, n, batch):
+            parts.append(generator(Tensor(rng.normal((min(batch, n - lo), NOISE_DIM)))).data)
+    concat = getattr(xp, "concat", None) or xp.concatenate  # the standard's name; older CuPy lacks it
+    return parts[0] if len(parts) == 1 else concat(parts, axis=0)
+
+
+def _quality_line(name: str, q: SampleQuality) -> str:
+    return f"  {name:9s} " + " ".join(f"{c:5d}" for c in q.histogram) + f"   {q.summary()}"
+
+
+# ------------------------------------------------------------------------------------------------- main
+def main(argv=None) -> dict:
+    parser = chapter_parser(__doc__.splitlines()[0], "out/09_wgan_mnist_gpu")
+    parser.set_defaults(device=None)  # the shared CLI says cpu; this chapter picks the GPU when there is one
+    for action in parser._actions:
+        if action.dest == "device":
+            action.help = "array backend: gpu (CuPy, the default when it sees a GPU), cpu (NumPy), strict"
+    parser.add_argument("--data", default="data/mnist",
+                        help="folder with MNIST's four IDX files (default: data/mnist); rendered digits "
+                             "when they are absent")
+    parser.add_argument("--download", action="store_true", help="fetch MNIST into --data first (network)")
+    parser.add_argument("--lipschitz", default="gp", choices=["gp", "clip"],
+                        help="gp: WGAN-GP (default); clip: the original WGAN's weight clipping")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="generator iterations (default: 1000 on cpu, 20000 on gpu, 6 with --quick)")
+    parser.add_argument("--snapshot-every", type=int, default=None,
+                        help="steps between sample grids and checkpoints (default: 200 on cpu, 4000 on "
+                             "gpu, 3 with --quick)")
+    parser.add_argument("--resume", default=None, metavar="PATH",
+                        help="continue from a checkpoint of an earlier run (e.g. OUT/checkpoint.npz)")
+    args = chapter_args(parser, argv)
+    device = choose_device(args.device)
+    settings = SETTINGS["quick" if args.quick else ("gpu" if device == "gpu" else "cpu")]
+    steps = settings["steps"] if args.steps is None else args.steps
+    if steps < 1:
+        raise SystemExit(f"--steps must be >= 1; got {steps}")
+    snapshot_every = settings["snapshot_every"] if args.snapshot_every is None else args.snapshot_every
+    if snapshot_every < 1:
+        raise SystemExit(f"--snapshot-every must be >= 1; got {snapshot_every}")
+    args.steps = steps
+    args.checkpoint_every = snapshot_every
+    out = args.out
+    checkpoint_path = out / "checkpoint.npz"
+    if not can_checkpoint(device):
+        print(f"Checkpoints: off on {device}: tinywgan.backend.Generator cannot save this device's random "
+              f"state yet, and a checkpoint needs it")
+        args.checkpoint_every = 0
+        if args.resume:
+            raise SystemExit(f"--resume is not available on {device}: its checkpoints cannot be written")
+
+    config = make_config(args, settings, device, checkpoint_path)
+    start = check_resume(args.resume, config) if args.resume else 0  # before any work: fail fast
+
+    # 1. The data and the classifier that will grade the samples.
+    data = load_data(args.data, args.download, settings, device)
+    classifier = get_classifier(data, settings, args.seed, device, out)
+    test_accuracy = accuracy(classifier, data["x_test"], data["y_test"])
+    held_out = "MNIST's test split" if data["source"] == "mnist" else "held-out rendered digits"
+    print(f"Classifier test accuracy on {data['y_test'].shape[0]} {held_out}: {100 * test_accuracy:.2f} %")
+
+    # 2. The WGAN.
+    generator, critic = make_networks(args.seed, device)
+    print(f"\nWGAN-{config.lipschitz}: {config.optimizer} lr {config.lr}, n_critic {config.n_critic}, batch "
+          f"{config.batch_size}, " + (f"lambda {config.gp_weight}" if config.lipschitz == "gp"
+                                      else f"clip c {config.clip_value}")
+          + f"; generator steps {start + 1}..{config.steps}"
+          + (f" (resumed from {args.resume})" if start else "")
+          + f"; grids every {snapshot_every} steps")
+    x_train = data["x_train"]
+    xp = backend.array_namespace(x_train)
+    n_train = x_train.shape[0]
+
+    def sample_real(n, rng):
+        return xp.take(x_train, rng.integers(0, n_train, (n,)), axis=0)
+
+    save_grid(x_train[:min(GRID * GRID, n_train), ...], out / "real_digits.png",
+              f"real digits ({data['source']})")
+    grid_files, time_in_callback = [], [0.0]
+
+    def snapshot(step, log):
+        # Samples of one fixed batch of z, so successive grids show the same 64 samples improving.
+        if step % snapshot_every or step == config.steps:
+            return
+        t = time.perf_counter()
+        path = out / f"samples_step{step:06d}.png"
+        save_grid(generate(generator, GRID * GRID, args.seed + 1, device), path,
+                  f"WGAN-{config.lipschitz}, step {step}: W estimate {log.w_estimate[-1]:.3f}")
+        grid_files.append(path.name)
+        time_in_callback[0] += time.perf_counter() - t
+
+    log = train(config, sample_real, generator, critic, resume=args.resume, callback=snapshot)
+    synchronize(device)
+    trained = len(log) - start
+
+    # 3. The final grid, the W curve, the grading.
+    save_grid(generate(generator, GRID * GRID, args.seed + 1, device), out / "samples_final.png",
+              f"WGAN-{config.lipschitz}, step {len(log)} (final)")
+    save_w_curve(log, config.lipschitz, out / "w_estimate.png")
+    fake_quality = sample_quality(classifier, generate(generator, settings["n_eval"], args.seed + 2, device))
+    n_real = min(settings["n_eval"], data["x_test"].shape[0])
+    real_quality = sample_quality(classifier, data["x_test"][:n_real, ...])
+    save_histograms(fake_quality, real_quality, out / "class_histogram.png")
+    tail = log.w_estimate[-max(1, len(log) // 10):]
+    w_final = float(np.mean(tail))
+    print(f"\n== Samples graded by the classifier ({settings['n_eval']} each) ==")
+    print("  digit:    " + " ".join(f"{d:5d}" for d in range(10)))
+    print(_quality_line("real", real_quality))
+    print(_quality_line("generated", fake_quality))
+    print(f"  all ten digits among the generated samples: {'yes' if fake_quality.all_digits else 'no'}")
+    print(f"W estimate, mean of the last {len(tail)} steps: {w_final:.4f}"
+          + ("  (K * W: clipping fixes K only up to a constant)" if config.lipschitz == "clip" else ""))
+
+    # 4. Speed: the training loop's own clock, less the time spent drawing grids in the callback.
+    speed = {}
+    if trained > 0:
+        before = log.wall_time[start - 1] if start else 0.0
+        seconds = log.wall_time[-1] - before - time_in_callback[0]
+        per_step = np.diff(np.asarray([before] + log.wall_time[start:]))
+        speed = {"seconds": seconds, "ms_per_iteration": 1000 * seconds / trained,
+                 "median_ms_per_iteration": 1000 * float(np.median(per_step)),
+                 "images_per_second": BATCH_SIZE * (config.n_critic + 1) * trained / seconds}
+        print(f"\n== Speed on {device} ({trained} generator iterations in {seconds:.1f} s, grids "
+              f"excluded) ==")
+        print(f"  {speed['ms_per_iteration']:.1f} ms per generator iteration (median "
+              f"{speed['median_ms_per_iteration']:.1f} ms); each is {config.n_critic} critic iterations and "
+              f"one generator update")
+        print(f"  {speed['images_per_second']:.0f} generated images per second (batch {BATCH_SIZE} x "
+              f"(n_critic + 1) = {BATCH_SIZE * (config.n_critic + 1)} per generator iteration)")
+    else:
+        print(f"\nNothing to train: the checkpoint is at step {start} and --steps is {config.steps}")
+    figures = ["real_digits.png", *grid_files, "samples_final.png", "w_estimate.png", "class_histogram.png"]
+    print(f"\nFigures written to {out}/: " + " ".join(figures)
+          + (f"\nCheckpoint: {checkpoint_path} (continue with --resume {checkpoint_path} --steps N)"
+             if config.checkpoint_every and checkpoint_path.is_file() else ""))
+
+    return {
+        "device": device, "source": data["source"], "lipschitz": config.lipschitz, "steps": len(log),
+        "start_step": start, "classifier_test_accuracy": test_accuracy,
+        "histogram": fake_quality.histogram, "n_classes": fake_quality.n_classes,
+        "all_digits": fake_quality.all_digits, "entropy": fake_quality.entropy,
+        "mean_confidence": fake_quality.mean_confidence, "real_entropy": real_quality.entropy,
+        "real_mean_confidence": real_quality.mean_confidence, "real_n_classes": real_quality.n_classes,
+        "w_estimate_final": w_final, "w_estimate": list(log.w_estimate), "figures": figures,
+        "checkpoint": str(checkpoint_path) if config.checkpoint_every else None, **speed,
+    }
+
+
+if __name__ == "__main__":
+    main()
