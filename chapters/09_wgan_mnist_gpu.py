@@ -131,16 +131,6 @@ def make_config(args, settings: dict, device: str, checkpoint_path: Path) -> WGA
                       betas=(0.5, 0.9), **common)  # Gulrajani et al. 2017, Algorithm 1
 
 
-def can_checkpoint(device: str) -> bool:
-    """Whether a checkpoint can hold this device's random state (tinywgan.backend.Generator cannot save
-    CuPy's yet), which ``train`` needs to save and resume."""
-    try:
-        Generator(0, device).state_dict()
-    except NotImplementedError:
-        return False
-    return True
-
-
 def check_resume(path, config: WGANConfig) -> int:
     """The step a checkpoint was saved at, after checking it was written by a run with this run's settings."""
     saved = checkpoint.load(path)
@@ -281,12 +271,6 @@ def main(argv=None) -> dict:
     args.checkpoint_every = snapshot_every
     out = args.out
     checkpoint_path = out / "checkpoint.npz"
-    if not can_checkpoint(device):
-        print(f"Checkpoints: off on {device}: tinywgan.backend.Generator cannot save this device's random "
-              f"state yet, and a checkpoint needs it")
-        args.checkpoint_every = 0
-        if args.resume:
-            raise SystemExit(f"--resume is not available on {device}: its checkpoints cannot be written")
 
     config = make_config(args, settings, device, checkpoint_path)
     start = check_resume(args.resume, config) if args.resume else 0  # before any work: fail fast

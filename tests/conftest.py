@@ -5,6 +5,11 @@ import importlib.util
 import os
 from pathlib import Path
 
+# One BLAS thread per test process, set before NumPy loads OpenBLAS: the tests' arrays are small, and on a
+# 2-core machine shared with other work, two spinning BLAS threads per process slow everything down.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
 import pytest
 from hypothesis import HealthCheck, settings
 

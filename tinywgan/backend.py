@@ -66,7 +66,38 @@ def namespace(device: str = "cpu"):
                 raise RuntimeError("no CUDA device")
         except Exception as err:  # CUDA driver missing, no device, ...
             raise RuntimeError(f"device {device!r}: CuPy is installed but sees no GPU ({err})") from err
+        return _cupy_namespace(module)
     return module
+
+
+_CUPY = None
+
+
+def _cupy_namespace(cupy):
+    """CuPy's main namespace with the array API standard's names it may lack filled in.
+
+    CuPy >= 13 follows NumPy 2's API, which is the standard's, but a few of the standard's newer names
+    (``concat``, ``permute_dims``, ``astype``...) may be missing from a given release; each gets a one-line
+    stand-in from CuPy's own functions. Everything else is CuPy itself.
+    """
+    global _CUPY
+    if _CUPY is None:
+        import types
+        shims = {
+            "concat": lambda arrays, axis=0: cupy.concatenate(arrays, axis=axis),
+            "permute_dims": lambda x, axes: cupy.transpose(x, axes),
+            "astype": lambda x, dtype, copy=True: x.astype(dtype, copy=copy),
+            "matrix_transpose": lambda x: cupy.swapaxes(x, -1, -2),
+            "pow": cupy.power,
+            "isdtype": None,
+        }
+        ns = types.ModuleType("cupy")
+        ns.__dict__.update({k: getattr(cupy, k) for k in dir(cupy) if not k.startswith("__")})
+        for k, v in shims.items():
+            if not hasattr(cupy, k) and v is not None:
+                setattr(ns, k, v)
+        _CUPY = ns
+    return _CUPY
 
 
 def gpu_available() -> bool:
@@ -106,9 +137,11 @@ def _lookup_namespace(a):
     module = type(a).__module__.split(".")[0]
     if module == "numpy":
         import numpy as xp
+    elif module == "cupy":
+        import cupy
+        xp = _cupy_namespace(cupy)
     elif hasattr(a, "__array_namespace__"):
-        xp = a.__array_namespace__()
-        # CuPy returns the `cupy` module itself; array_api_strict returns its module.
+        xp = a.__array_namespace__()  # array_api_strict
     else:
         raise TypeError(f"expected an array of numpy, cupy or array_api_strict; got {type(a).__name__}")
     _NAMESPACE_OF_TYPE[type(a)] = xp
@@ -159,11 +192,12 @@ def synchronize(device_or_array: Any = "cpu") -> None:
 
 
 class Generator:
-    """A seeded random generator for one device: the same seed on the same device gives the same numbers.
+    """A seeded random generator: the same seed gives the same numbers, on every device.
 
-    On ``cpu`` and ``strict`` the numbers come from NumPy's PCG64 (``numpy.random.default_rng``); the
-    strict backend receives a copy of them, so the two CPU backends draw identical values. On ``gpu`` they
-    come from CuPy's generator on the device, so they differ from the CPU's.
+    The numbers come from NumPy's PCG64 (``numpy.random.default_rng``) on the host and are copied to the
+    device (``cpu``: no copy; ``strict``, ``gpu``: one small copy per draw, a batch of noise or indices, which
+    is little next to a training step). So a seed means the same run on NumPy, array_api_strict and CuPy up
+    to the devices' arithmetic, and the generator's state can be saved in a checkpoint on every device.
 
     >>> rng = Generator(0)
     >>> rng.normal((2, 3)).shape
@@ -175,54 +209,39 @@ class Generator:
         self.device = canonical_device(device)
         self.seed = seed
         self.xp = namespace(self.device)
-        if self.device == "gpu":
-            self._rng = self.xp.random.RandomState(seed)
-        else:
-            self._rng = np.random.default_rng(seed)
+        self._rng = np.random.default_rng(seed)
 
     def _out(self, a, dtype):
         xp = self.xp
         dtype = getattr(xp, dtype) if isinstance(dtype, str) else dtype
-        if self.device == "strict":
-            return xp.asarray(a, dtype=dtype)
-        return a.astype(dtype, copy=False)
+        if self.device == "cpu":
+            return a.astype(dtype, copy=False)
+        return xp.asarray(a.astype(str(getattr(dtype, "name", dtype)).split(".")[-1], copy=False))
 
     def normal(self, shape, mean=0.0, std=1.0, dtype="float32"):
         """Samples of N(mean, std**2) with the given shape."""
-        shape = _shape(shape)
-        if self.device == "gpu":
-            a = self._rng.standard_normal(shape, dtype="float32" if str(dtype).endswith("32") else "float64")
-        else:
-            a = self._rng.standard_normal(shape)
-        a = self._out(a, dtype)
-        return a if (mean == 0.0 and std == 1.0) else a * std + mean
+        a = self._rng.standard_normal(_shape(shape))
+        if mean != 0.0 or std != 1.0:
+            a = a * std + mean
+        return self._out(a, dtype)
 
     def uniform(self, shape, low=0.0, high=1.0, dtype="float32"):
         """Samples of U[low, high) with the given shape."""
-        a = self._rng.uniform(low, high, size=_shape(shape))
-        return self._out(a, dtype)
+        return self._out(self._rng.uniform(low, high, size=_shape(shape)), dtype)
 
     def integers(self, low, high, shape, dtype="int64"):
         """Integers drawn uniformly from [low, high)."""
-        if self.device == "gpu":
-            a = self._rng.randint(low, high, size=_shape(shape))
-        else:
-            a = self._rng.integers(low, high, size=_shape(shape))
-        return self._out(a, dtype)
+        return self._out(self._rng.integers(low, high, size=_shape(shape)), dtype)
 
     def permutation(self, n: int):
         """A random permutation of ``range(n)`` as an int64 array."""
         return self._out(self._rng.permutation(int(n)), "int64")
 
     def state_dict(self) -> dict:
-        """The generator's state as JSON-friendly data (CPU backends), for checkpoints."""
-        if self.device == "gpu":
-            raise NotImplementedError("saving the state of CuPy's generator is not supported")
+        """The generator's state as JSON-friendly data, for checkpoints."""
         return {"seed": self.seed, "device": self.device, "bit_generator": self._rng.bit_generator.state}
 
     def load_state_dict(self, state: dict) -> None:
-        if self.device == "gpu":
-            raise NotImplementedError("restoring the state of CuPy's generator is not supported")
         self._rng.bit_generator.state = state["bit_generator"]
 
 
