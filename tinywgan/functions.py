@@ -172,10 +172,17 @@ class Tanh(Function):
 
 
 class Sigmoid(Function):
-    """y = 1 / (1 + exp(-x)), computed as (1 + tanh(x/2)) / 2, which never overflows.   dy/dx = y (1 - y)."""
+    """y = 1 / (1 + exp(-x)).   dy/dx = y (1 - y).
+
+    Computed from e = exp(-|x|), which never overflows: y = 1 / (1 + e) for x >= 0 and e / (1 + e) for x < 0.
+    The second form keeps full relative precision for very negative x, where 1 - 1/(1 + exp(-x)) would round
+    to 0 (a saturated GAN discriminator lives there).
+    """
 
     def forward(self, x):
-        return 0.5 * self.xp.tanh(0.5 * x) + 0.5
+        xp = self.xp
+        e = xp.exp(-xp.abs(x))
+        return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
 
     def backward(self, gy):
         y = self.outputs[0]

@@ -73,7 +73,7 @@ def _compare(name, fn_scalar, hosts, device, analytic, eps, atol, rtol):
             if not err <= atol + rtol * abs(numeric):
                 raise GradcheckError(
                     f"{name}: d/d inputs[{i}][{k}] disagrees with finite differences at input value "
-                    f"{orig!r}: analytic {a[k]!r}, numeric {numeric!r}, error {err:.3e} "
+                    f"{float(orig)!r}: analytic {float(a[k])!r}, numeric {float(numeric)!r}, error {err:.3e} "
                     f"(allowed {atol:.1e} + {rtol:.1e} * |numeric|); inputs[{i}] =\n{host}")
     return True
 

@@ -62,8 +62,9 @@ OPTIMIZERS = ("adam", "rmsprop", "sgd")
 @dataclass
 class WGANConfig:
     """Everything that decides a training run. Checked on creation; a bad field is a ``ValueError`` that names
-    it. The defaults are WGAN-GP's (Gulrajani et al. 2017, Algorithm 1: lambda 10, n_critic 5, Adam 1e-4,
-    betas (0.5, 0.9)); ``WGANConfig.clipping()`` gives Arjovsky et al.'s (RMSprop 5e-5, c = 0.01)."""
+    it. The defaults are WGAN-GP's: lambda 10, n_critic 5, Adam lr 1e-4 (Gulrajani et al. 2017, Algorithm 1,
+    which states betas (0, 0.9)) with betas (0.5, 0.9), the value of the authors' released toy and MNIST code;
+    ``WGANConfig.clipping()`` gives Arjovsky et al.'s (RMSprop 5e-5, c = 0.01)."""
 
     lipschitz: str = "gp"          # "clip" (Arjovsky et al.), "gp" (Gulrajani et al.), "sn" (Miyato et al.)
     n_critic: int = 5              # critic iterations per generator iteration
