@@ -1,0 +1,142 @@
+"""``python -m tinywgan.bench``: the gradient check runs and passes before timing, a wrong gradient stops it
+with a message that names what is wrong, and the table holds finite positive timings. Speed is never
+asserted (the tests run on shared machines). The in-process runs use ``--small`` sizes; CI's
+``python -m tinywgan.bench --quick`` runs the real ones."""
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from tinywgan import bench
+from tinywgan import handwritten as hw
+from tinywgan.torch_reference import torch_available
+
+QUICK_SMALL = ["--quick", "--small", "--no-progress"]
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    path = tmp_path_factory.mktemp("bench") / "results.json"
+    return bench.main(QUICK_SMALL + ["--json", str(path)]), path
+
+
+def test_every_workload_and_variant_is_checked_and_passes(results):
+    out, _ = results
+    checked = {(c["workload"], c["variant"]) for c in out["gradient_checks"] if c["device"] == "cpu"}
+    assert checked == {(w, v) for w in bench.WORKLOAD_NAMES for v in bench.VARIANT_NAMES}
+    for c in out["gradient_checks"]:
+        assert c["passed"] and c["max_rel_error"] < bench.TOLERANCE
+        assert c["torch_checked"] == torch_available()
+
+
+def test_table_has_finite_positive_timings(results, capsys):
+    out, path = results
+    rows = [r for r in out["rows"] if r["device"] == "cpu"]
+    assert {(r["workload"], r["variant"]) for r in rows} == \
+        {(w, v) for w in bench.WORKLOAD_NAMES for v in bench.VARIANT_NAMES}
+    for r in rows:
+        names = ["tinywgan", "handwritten"] + (["pytorch"] if torch_available() else [])
+        for name in names:
+            assert math.isfinite(r["ms"][name]) and r["ms"][name] > 0
+            assert len(r["samples_ms"][name]) == 2  # --quick: 2 timed iterations
+        assert r["ratio_handwritten"] > 0
+        assert (r["ratio_pytorch"] is not None) == torch_available()
+    saved = json.loads(path.read_text())
+    assert saved["rows"][0]["ms"] == out["rows"][0]["ms"]
+    assert out["meta"]["small"] and out["meta"]["warmup"] == 1 and out["meta"]["repeat"] == 2
+
+
+def test_table_is_printed():
+    results = {"meta": dict(date="d", machine="m", cpu_count=2, platform="p", python="3", numpy="2",
+                            blas="b", blas_threads=1, torch=None, torch_threads=None, cupy=None, gpu=None,
+                            load_average=0.1, warmup=1, repeat=2, small=False),
+               "gradient_checks": [dict(workload="toy", variant="gp", device="cpu", passed=True,
+                                        max_rel_error=1e-12, torch_checked=False)],
+               "rows": [dict(workload="toy", variant="gp", device="cpu",
+                             ms={"tinywgan": 12.0, "handwritten": 10.0, "pytorch": None},
+                             ratio_handwritten=1.2, ratio_pytorch=None)],
+               "summary": "summary: x"}
+    text = bench.format_table(results)
+    assert "toy       gp       cpu" in text and "12.0" in text and "1.20x" in text and "—" in text
+
+
+def _perturbed(real_function, which):
+    """``real_function`` with 1% added to the first weight gradient of its result."""
+    def wrong(*args, **kwargs):
+        out = real_function(*args, **kwargs)
+        grads = out[which]
+        W, b = grads[0]
+        grads[0] = (W * 1.01 + 1e-3, b)
+        return out
+    return wrong
+
+
+def test_a_wrong_critic_gradient_stops_the_bench(monkeypatch):
+    monkeypatch.setattr(hw, "critic_gradients", _perturbed(hw.critic_gradients, 2))
+    with pytest.raises(bench.GradientMismatch) as err:
+        bench.main(QUICK_SMALL + ["--workload", "toy", "--variant", "gp"])
+    message = str(err.value)
+    assert "'toy'" in message and "'gp'" in message and "critic.0.weight" in message
+    assert "tinywgan vs hand-written" in message and "differ by" in message and "nothing was timed" in message
+
+
+def test_a_wrong_generator_gradient_stops_the_bench(monkeypatch):
+    monkeypatch.setattr(hw, "generator_gradients", _perturbed(hw.generator_gradients, 1))
+    with pytest.raises(bench.GradientMismatch, match=r"'mnist'.*'clip'.*generator\.0\.weight"):
+        bench.check_gradients(bench.workload("mnist", small=True), "clip", with_torch=False)
+
+
+def test_weights_are_shared_by_every_implementation():
+    wl = bench.workload("mnist", small=True)
+    critic, generator = bench.initial_weights(wl, seed=3)
+    D, G = bench.critic_and_generator(wl, critic, generator)
+    for p, a in zip(D.parameters() + G.parameters(), hw.flat(critic) + hw.flat(generator)):
+        np.testing.assert_array_equal(p.data, a)
+        assert p.data.dtype == np.float32
+    config = bench.wgan_config(wl, "gp")
+    assert (config.gp_weight, config.noise_dim, config.batch_size, config.n_critic) == (10.0, 128, 32, 5)
+    assert bench.wgan_config(wl, "clip").optimizer == "rmsprop"
+
+
+@pytest.mark.skipif(not torch_available(), reason="needs PyTorch")
+def test_torch_on_another_device_runs_the_same_steps():
+    """The device wrapper used for the GPU row, exercised on the CPU: the same losses as TorchWGAN."""
+    wl = bench.workload("toy", small=True)
+    critic, generator = bench.initial_weights(wl, seed=0)
+    plain = bench.TorchWGAN(wl, "gp", critic=critic, generator=generator)
+    wrapped = bench.torch_wgan(wl, "gp", critic, generator, device="cpu")
+    wrapped.torch = bench._TorchOn(wrapped.torch, "cpu")
+    a = plain.iteration(np.random.default_rng(1))
+    b = wrapped.iteration(np.random.default_rng(1))
+    assert a == b
+
+
+def test_bad_options_are_refused():
+    with pytest.raises(SystemExit):
+        bench.parse_args(["--repeat", "0"])
+    args = bench.parse_args(["--quick"])
+    assert (args.warmup, args.repeat, args.threads) == (1, 2, 1)
+    assert bench.parse_args([]).threads is None
+
+
+def test_threads_are_read_from_the_command_line():
+    assert bench._threads_in(["--quick", "--threads", "3"]) == "3"
+    assert bench._threads_in(["--threads=2"]) == "2"
+    assert bench._threads_in(["--quick"]) is None
+
+
+@pytest.mark.parametrize("variant", bench.VARIANT_NAMES)
+def test_the_device_path_works_off_numpy(variant):
+    """The GPU row's path (networks moved with .to(device), data on the device, results copied back),
+    exercised on array_api_strict, the stand-in for CuPy."""
+    pytest.importorskip("array_api_strict")
+    wl = bench.workload("toy", small=True)
+    check = bench.check_gradients(wl, variant, device="strict")
+    assert check["passed"] and not check["torch_checked"]
+    runners = bench.make_runners(wl, variant, "strict", seed=0, with_torch=False)
+    assert sorted(runners) == ["tinywgan"]  # the hand-written iteration is NumPy only
+    samples = bench.time_round_robin(runners, warmup=0, repeat=1)
+    assert samples["tinywgan"][0] > 0

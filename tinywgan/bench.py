@@ -1,0 +1,602 @@
+"""``python -m tinywgan.bench``: the speed of one WGAN training iteration, side by side.
+
+One iteration is what :func:`tinywgan.wgan.train` runs per generator step: ``n_critic = 5`` critic steps and
+one generator step (Gulrajani et al. 2017, Algorithm 1; Arjovsky et al. 2017, Algorithm 1). It is timed for
+
+* two workloads (:data:`tinywgan.handwritten.WORKLOADS`): ``toy``, the MLPs 2-512-512-512 of Gulrajani et
+  al.'s ``gan_toy.py`` at batch 256 on 8 Gaussians; ``mnist``, generator 128-512-512-512-784 (tanh out) and
+  critic 784-512-512-512-1 (LeakyReLU 0.2) at batch 64, on a stand-in for MNIST: uniform pixels in
+  [-1, 1] (the time does not depend on the pixels, and the bench needs no download);
+* two variants: ``gp`` (gradient penalty, Adam 1e-4, betas (0.5, 0.9), lambda = the workload's: toy 0.1,
+  mnist 10) and ``clip`` (RMSprop 5e-5, weight clipping c = 0.01, no penalty);
+* three implementations, started from the same initial weights: tinywgan (``WGANTrainer.iteration``, the
+  code users run), the hand-derived NumPy iteration with no autograd (:mod:`tinywgan.handwritten`) and,
+  when it is installed, PyTorch (:mod:`tinywgan.torch_reference`; never a dependency);
+* on the CPU (NumPy) and, when CuPy sees a GPU, on the GPU (tinywgan on CuPy, PyTorch on CUDA).
+
+Before any timing, each (workload, variant) is checked: on one fixed (real, fake, alpha) batch in float64,
+tinywgan's critic gradients (loss and penalty, by double backprop) and generator gradients must equal the
+hand-written ones (and PyTorch's, when installed) to a relative 1e-6. A disagreement stops the bench with
+a :class:`GradientMismatch` naming the workload, variant, parameter and error (exit status 1).
+
+Timing: warm-up iterations first; then the implementations take turns (round-robin, the order rotating
+every round) so that load from other processes falls on all of them alike; the table gives the median over
+the repeats. On a GPU the device is synchronised before each reading of the clock.
+
+Threads: ``--threads N`` sets the BLAS (OpenBLAS / MKL / OpenMP) thread count and PyTorch's. BLAS reads its
+environment when NumPy loads it, so when the bench runs as a script the variables are set at the top of
+this module, before NumPy is imported; in-process callers (``main([...])`` after NumPy is loaded) get the
+count set at run time through ``threadpoolctl`` when it is installed, or OpenBLAS's own
+``openblas_set_num_threads`` (and put back when ``main`` returns). The header prints the count in force.
+On a shared machine, BLAS threads that wait for a descheduled sibling can make multi-threaded timings
+swing 10x from run to run; ``--threads 1`` gives steady numbers.
+
+``python -m tinywgan.bench --quick`` (CI: 1 warm-up, 2 timed iterations, 1 thread, the real sizes) checks
+the gradients; timings are printed, never asserted. ``--small`` (hidden layers of 64, batch 32) is for the
+tests. PyTorch on the GPU row runs :class:`TorchWGAN`'s own steps on CUDA, the batch drawn on the host.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def _threads_in(argv) -> str | None:
+    """The value of ``--threads N`` / ``--threads=N`` in a command line, or None."""
+    for k, arg in enumerate(argv):
+        if arg == "--threads" and k + 1 < len(argv):
+            return argv[k + 1]
+        if arg.startswith("--threads="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+# BLAS fixes its thread pool when NumPy loads it: as a script, set the count before NumPy is imported.
+if __name__ == "__main__" and "numpy" not in sys.modules and (_threads_in(sys.argv[1:]) or "").isdigit():
+    for _name in THREAD_VARIABLES:
+        os.environ[_name] = _threads_in(sys.argv[1:])
+
+import argparse  # noqa: E402
+import dataclasses  # noqa: E402
+import datetime  # noqa: E402
+import itertools  # noqa: E402
+import json  # noqa: E402
+import math  # noqa: E402
+import platform  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from typing import Callable  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from . import backend, nn  # noqa: E402
+from . import handwritten as hw  # noqa: E402
+from .autograd import Tensor, grad, no_grad  # noqa: E402
+from .data import toy_dataset  # noqa: E402
+from .lipschitz import gradient_penalty  # noqa: E402
+from .torch_reference import TorchWGAN, torch_available  # noqa: E402
+from .wgan import WGANConfig, WGANTrainer, critic_loss, generator_loss  # noqa: E402
+
+WORKLOAD_NAMES = ("toy", "mnist")
+VARIANT_NAMES = ("gp", "clip")
+IMPLEMENTATIONS = ("tinywgan", "handwritten", "pytorch")
+TOLERANCE = 1e-6  # relative, in float64: agreeing implementations differ by ~1e-14
+SMALL_HIDDEN, SMALL_BATCH = 64, 32
+
+
+class GradientMismatch(AssertionError):
+    """Two implementations of the same gradient disagree: the bench's numbers would compare different
+    computations, so it stops before timing anything."""
+
+
+# ---------------------------------------------------------------------------------------------------------
+# BLAS threads
+
+
+def _openblas_symbols():
+    """(get, set) of the OpenBLAS loaded in this process, through ctypes, or (None, None)."""
+    import ctypes
+    try:
+        with open("/proc/self/maps") as maps:
+            paths = {line.split()[-1] for line in maps if "openblas" in line.lower()}
+    except OSError:
+        return None, None
+    for path in sorted(paths):
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        # NumPy's wheels rename the symbols (scipy_openblas*_64_); a system OpenBLAS keeps the plain names.
+        for suffix in ("", "64_", "_64_"):
+            for prefix in ("openblas", "scipy_openblas"):
+                get = getattr(lib, f"{prefix}_get_num_threads{suffix}", None)
+                put = getattr(lib, f"{prefix}_set_num_threads{suffix}", None)
+                if get is not None and put is not None:
+                    return get, put
+    return None, None
+
+
+def blas_threads() -> int | None:
+    """The thread count of NumPy's BLAS now, or None when it cannot be read."""
+    try:
+        from threadpoolctl import threadpool_info
+        counts = [p["num_threads"] for p in threadpool_info() if p.get("user_api") == "blas"]
+        if counts:
+            return counts[0]
+    except ImportError:
+        pass
+    get, _ = _openblas_symbols()
+    return int(get()) if get is not None else None
+
+
+def set_blas_threads(n: int):
+    """Set NumPy's BLAS to ``n`` threads at run time (threadpoolctl if installed, else OpenBLAS's own
+    setter). Returns a function that puts back the previous count."""
+    saved_env = {name: os.environ.get(name) for name in THREAD_VARIABLES}
+    for name in THREAD_VARIABLES:
+        os.environ[name] = str(n)  # for libraries loaded later (PyTorch's OpenMP)
+
+    def restore_env():
+        for name, value in saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    try:
+        from threadpoolctl import threadpool_limits
+        limits = threadpool_limits(limits=n, user_api="blas")
+        return lambda: (limits.restore_original_limits(), restore_env())
+    except ImportError:
+        pass
+    get, put = _openblas_symbols()
+    if put is None:
+        return restore_env
+    previous = int(get())
+    put(int(n))
+    return lambda: (put(previous), restore_env())
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The workloads, their networks, and the same weights in every implementation
+
+
+def workload(name: str, small: bool = False) -> hw.Workload:
+    """The named workload; ``small`` keeps its input and output sizes but shrinks the hidden layers to 64
+    units and the batch to 32 (for the tests; CI's ``--quick`` runs the real sizes)."""
+    wl = hw.WORKLOADS[name]
+    if not small:
+        return wl
+    hidden = lambda sizes: (sizes[0],) + (SMALL_HIDDEN,) * (len(sizes) - 2) + (sizes[-1],)  # noqa: E731
+    return dataclasses.replace(wl, critic_sizes=hidden(wl.critic_sizes),
+                               generator_sizes=hidden(wl.generator_sizes), batch_size=SMALL_BATCH)
+
+
+def initial_weights(wl: hw.Workload, seed: int, dtype=np.float32):
+    """``(critic, generator)`` as ``[(W (in, out), b), ...]``, drawn by :func:`tinywgan.handwritten.init_mlp`
+    (PyTorch's default ``nn.Linear`` initialisation) in float32 and then cast to ``dtype``."""
+    rng = np.random.default_rng(seed)
+    critic = hw.init_mlp(wl.critic_sizes, rng)
+    generator = hw.init_mlp(wl.generator_sizes, rng)
+    cast = lambda layers: [(W.astype(dtype), b.astype(dtype)) for W, b in layers]  # noqa: E731
+    return cast(critic), cast(generator)
+
+
+def mlp_with_weights(layers, activation: str, output_activation: str, device: str = "cpu") -> nn.MLP:
+    """A :class:`tinywgan.nn.MLP` on ``device`` holding ``layers`` (copied): the same weights as the
+    hand-written and PyTorch implementations, whose convention ``y = x @ W + b`` it shares."""
+    sizes = [layers[0][0].shape[0]] + [W.shape[1] for W, _ in layers]
+    dtype = str(layers[0][0].dtype)
+    mlp = nn.MLP(sizes, activation=activation,
+                 output_activation=None if output_activation == "identity" else output_activation, dtype=dtype)
+    mlp.to(device)
+    names = [name for name, _ in mlp.named_parameters()]
+    mlp.load_state_dict(dict(zip(names, hw.flat(layers))))
+    return mlp
+
+
+def critic_and_generator(wl: hw.Workload, critic_layers, generator_layers, device: str = "cpu"):
+    return (mlp_with_weights(critic_layers, wl.critic_activation, "identity", device),
+            mlp_with_weights(generator_layers, wl.generator_activation, wl.generator_output, device))
+
+
+def wgan_config(wl: hw.Workload, variant: str, device: str = "cpu", seed: int = 0) -> WGANConfig:
+    """The :class:`~tinywgan.wgan.WGANConfig` of a workload and variant, set as ``handwritten.VARIANTS``."""
+    common = dict(n_critic=5, batch_size=wl.batch_size, noise_dim=wl.noise_dim, device=device, seed=seed,
+                  progress=False)
+    if variant == "gp":  # Gulrajani et al. 2017, Alg. 1
+        return WGANConfig(lipschitz="gp", optimizer="adam", lr=1e-4, betas=(0.5, 0.9), gp_weight=wl.gp_weight,
+                          **common)
+    return WGANConfig.clipping(**common)  # Arjovsky et al. 2017, Alg. 1: RMSprop 5e-5, c = 0.01
+
+
+def real_sampler(wl: hw.Workload) -> Callable:
+    """``sample_real(n, rng)`` for :class:`~tinywgan.wgan.WGANTrainer`: 8 Gaussians for ``toy``; for
+    ``mnist`` the hand-written bench's stand-in, uniform pixels in [-1, 1]."""
+    if wl.name == "toy":
+        return toy_dataset("8gaussians").sample
+    return lambda n, rng: rng.uniform((n, wl.data_dim), -1.0, 1.0)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The gradient check
+
+
+def _compare(got, want, what: str, wl, variant: str, device: str, tolerance: float) -> float:
+    """max |got - want| / max |want|; a :class:`GradientMismatch` when it exceeds ``tolerance``."""
+    got, want = np.asarray(got, dtype=np.float64), np.asarray(want, dtype=np.float64)
+    if got.shape != want.shape:
+        raise GradientMismatch(f"gradient check, workload {wl.name!r}, variant {variant!r}, device {device!r}: "
+                               f"{what} have shapes {got.shape} and {want.shape}")
+    abs_err = float(np.max(np.abs(got - want))) if got.size else 0.0
+    scale = float(np.max(np.abs(want))) if want.size else 0.0
+    rel_err = abs_err / scale if scale > 0 else abs_err
+    if not rel_err <= tolerance:  # also catches NaN
+        raise GradientMismatch(
+            f"gradient check failed for workload {wl.name!r}, variant {variant!r}, device {device!r}: {what} "
+            f"differ by {abs_err:.3g} at most (relative to max |value| {scale:.3g}: {rel_err:.3g}; tolerance "
+            f"{tolerance:g}). The timings would compare different computations; nothing was timed.")
+    return rel_err
+
+
+def _torch_gradients(wl, variant, critic, generator, real, fake, alpha, z, gp_weight):
+    """PyTorch's critic gradients (loss + penalty) and generator gradients for the same numbers, as flat
+    lists in our ``(in, out)`` convention."""
+    tw = TorchWGAN(wl, variant, critic=critic, generator=generator, gp_weight=gp_weight)
+    torch, D, G = tw.torch, tw.critic, tw.generator
+    ours = lambda gs: [g.detach().numpy().T if g.ndim == 2 else g.detach().numpy() for g in gs]  # noqa: E731
+    r, f = torch.from_numpy(real), torch.from_numpy(fake)
+    loss = D(f).mean() - D(r).mean()
+    if alpha is not None:
+        a = torch.from_numpy(alpha)
+        x_hat = (a * r + (1 - a) * f).requires_grad_(True)
+        out = D(x_hat)
+        (g,) = torch.autograd.grad(out, x_hat, grad_outputs=torch.ones_like(out), create_graph=True)
+        loss = loss + gp_weight * ((g.norm(2, dim=1) - 1) ** 2).mean()
+    critic_grads = ours(torch.autograd.grad(loss, list(D.parameters())))
+    g_loss = -D(G(torch.from_numpy(z))).mean()
+    generator_grads = ours(torch.autograd.grad(g_loss, list(G.parameters())))
+    return critic_grads, generator_grads
+
+
+def check_gradients(wl: hw.Workload, variant: str, device: str = "cpu", seed: int = 0,
+                    with_torch: bool = True, tolerance: float = TOLERANCE) -> dict:
+    """Check, in float64 on one fixed batch, that tinywgan's gradients equal the hand-derived ones:
+
+    * the critic's ``d/dtheta [mean f(x~) - mean f(x) + lambda mean (||grad f(x_hat)|| - 1)^2]``
+      (no penalty for ``clip``), tinywgan by ``backward()`` through :func:`~tinywgan.lipschitz.gradient_penalty`
+      with the same ``alpha``, against :func:`tinywgan.handwritten.critic_gradients`;
+    * the generator's ``d/dtheta [-mean f(g(z))]`` against :func:`tinywgan.handwritten.generator_gradients`;
+    * PyTorch's, for both, when ``with_torch`` and it is installed.
+
+    Returns ``{"workload", "variant", "device", "passed", "max_rel_error", "torch_checked"}``; raises
+    :class:`GradientMismatch` naming the parameter when any entry is off by more than ``tolerance``.
+    """
+    critic, generator = initial_weights(wl, seed, np.float64)
+    rng = np.random.default_rng(seed + 1)
+    real, z, alpha = hw.draw_critic_inputs(wl, variant, rng, np.float64)
+    z_generator = hw.draw_generator_noise(wl, rng, np.float64)
+    gp_weight = wl.gp_weight if alpha is not None else 0.0
+    fake = hw.mlp_forward(generator, z, wl.generator_activation, wl.generator_output).output
+    on = lambda a: backend.to_device(a, device)  # noqa: E731
+    host = backend.to_numpy
+    compare = lambda got, want, what: _compare(got, want, what, wl, variant, device, tolerance)  # noqa: E731
+    errors = []
+
+    # hand-written, then tinywgan, on the same numbers
+    hw_loss, _, hw_critic = hw.critic_gradients(critic, real, fake, alpha, activation=wl.critic_activation,
+                                                gp_weight=gp_weight)
+    _, hw_generator = hw.generator_gradients(generator, critic, z_generator,
+                                             generator_activation=wl.generator_activation,
+                                             generator_output=wl.generator_output,
+                                             critic_activation=wl.critic_activation)
+    D, G = critic_and_generator(wl, critic, generator, device)
+    with no_grad():
+        fake_tinywgan = host(G(Tensor(on(z))).data)
+    errors.append(compare(fake_tinywgan, fake, "the generator's output g(z), tinywgan vs hand-written,"))
+    real_t, fake_t = Tensor(on(real)), Tensor(on(fake))
+    loss = critic_loss(D(real_t), D(fake_t))
+    if alpha is not None:  # Gulrajani et al. 2017, Eq. 3, at the same x_hat = alpha x + (1 - alpha) x~
+        loss = loss + gradient_penalty(D, real_t, fake_t, None, weight=gp_weight, alpha=on(alpha))
+    D.zero_grad()
+    loss.backward()
+    errors.append(compare(loss.item(), hw_loss, "the critic's loss, tinywgan vs hand-written,"))
+    critic_names = [n for n, _ in D.named_parameters()]
+    for name, p, want in zip(critic_names, D.parameters(), hw.flat(hw_critic)):
+        errors.append(compare(host(p.grad.data), want, f"d(critic loss)/d(critic.{name}), tinywgan vs hand-written,"))
+    g_loss = generator_loss(D(G(Tensor(on(z_generator)))))
+    generator_names = [n for n, _ in G.named_parameters()]
+    for name, g, want in zip(generator_names, grad(g_loss, G.parameters()), hw.flat(hw_generator)):
+        errors.append(compare(host(g.data), want, f"d(generator loss)/d(generator.{name}), tinywgan vs hand-written,"))
+
+    torch_checked = bool(with_torch and device == "cpu" and torch_available())  # PyTorch's check runs on the CPU
+    if torch_checked:
+        t_critic, t_generator = _torch_gradients(wl, variant, critic, generator, real, fake, alpha, z_generator,
+                                                 gp_weight)
+        for name, got, want in zip(critic_names, t_critic, hw.flat(hw_critic)):
+            errors.append(compare(got, want, f"d(critic loss)/d(critic.{name}), PyTorch vs hand-written,"))
+        for name, got, want in zip(generator_names, t_generator, hw.flat(hw_generator)):
+            errors.append(compare(got, want, f"d(generator loss)/d(generator.{name}), PyTorch vs hand-written,"))
+    return dict(workload=wl.name, variant=variant, device=device, passed=True,
+                max_rel_error=max(errors), torch_checked=torch_checked)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# What is timed
+
+
+@dataclass
+class Runner:
+    """One implementation ready to run iterations: ``run()`` is one training iteration and ``sync()``
+    waits for the device (a no-op on the CPU)."""
+    name: str
+    run: Callable[[], object]
+    sync: Callable[[], None]
+
+
+class _TorchOn:
+    """``torch`` with ``from_numpy`` landing on ``device``: lets :class:`TorchWGAN`'s own steps (which
+    draw with NumPy and call ``torch.from_numpy``) run on CUDA unchanged. The batch is drawn on the host
+    and copied over, a few KB per step."""
+
+    def __init__(self, torch, device: str):
+        self._torch, self._device = torch, device
+
+    def from_numpy(self, a):
+        return self._torch.from_numpy(a).to(self._device)
+
+    def __getattr__(self, name):
+        return getattr(self._torch, name)
+
+
+def torch_wgan(wl, variant, critic, generator, device: str = "cpu", seed: int = 0) -> TorchWGAN:
+    """A :class:`TorchWGAN` whose networks live on the torch ``device`` ('cpu' or 'cuda')."""
+    tw = TorchWGAN(wl, variant, critic=critic, generator=generator, seed=seed)
+    if device != "cpu":
+        tw.critic.to(device)  # parameters move in place: the optimizers still hold them
+        tw.generator.to(device)
+        tw.torch = _TorchOn(tw.torch, device)
+    return tw
+
+
+def _torch_cuda_available() -> bool:
+    import torch
+    return torch.cuda.is_available()
+
+
+def make_runners(wl, variant: str, device: str, seed: int, with_torch: bool) -> dict:
+    """The implementations of one table row, built from the same float32 initial weights."""
+    critic, generator = initial_weights(wl, seed)
+    runners = {}
+    D, G = critic_and_generator(wl, critic, generator, device)
+    trainer = WGANTrainer(wgan_config(wl, variant, device, seed), real_sampler(wl), G, D)
+    steps = itertools.count()
+    runners["tinywgan"] = Runner("tinywgan", lambda: trainer.iteration(next(steps)),
+                                 lambda: backend.synchronize(device))
+    if device == "cpu":  # the hand-written iteration is NumPy only
+        h = hw.HandwrittenWGAN(wl, variant, critic=critic, generator=generator, seed=seed)
+        h_rng = np.random.default_rng(seed)
+        runners["handwritten"] = Runner("handwritten", lambda: h.iteration(h_rng), lambda: None)
+    if with_torch and torch_available():
+        import torch
+        torch_device = "cpu" if device == "cpu" else "cuda"
+        if torch_device == "cpu" or _torch_cuda_available():
+            tw = torch_wgan(wl, variant, critic, generator, torch_device, seed)
+            t_rng = np.random.default_rng(seed)
+            sync = (lambda: None) if torch_device == "cpu" else torch.cuda.synchronize
+            runners["pytorch"] = Runner("pytorch", lambda: tw.iteration(t_rng), sync)
+    return runners
+
+
+def time_round_robin(runners: dict, warmup: int, repeat: int, progress=None) -> dict:
+    """Milliseconds of each of ``repeat`` iterations per runner, after ``warmup`` untimed ones. The runners
+    take turns, the order rotating each round, so background load falls on all of them alike."""
+    order = list(runners.values())
+    samples = {r.name: [] for r in order}
+    for round_ in range(warmup + repeat):
+        k = round_ % len(order)
+        for r in order[k:] + order[:k]:
+            r.sync()
+            t0 = time.perf_counter()
+            r.run()
+            r.sync()  # a GPU queues work: wait for it before reading the clock
+            elapsed = time.perf_counter() - t0
+            if round_ >= warmup:
+                samples[r.name].append(1000 * elapsed)
+            if progress is not None:
+                progress.update(1)
+    return samples
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Reporting
+
+
+def _header(args, threads) -> dict:
+    try:
+        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        blas = f"{blas.get('name')} {blas.get('version')}"
+    except Exception:  # the layout of show_config is not a stable API
+        blas = "unknown"
+    meta = dict(date=datetime.datetime.now().isoformat(timespec="seconds"),
+                machine=platform.processor() or platform.machine(), platform=platform.platform(),
+                cpu_count=os.cpu_count(), python=platform.python_version(), numpy=np.__version__, blas=blas,
+                blas_threads=threads, torch=None, torch_threads=None, cupy=None, gpu=None,
+                load_average=os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
+                warmup=args.warmup, repeat=args.repeat, small=args.small)
+    if not args.no_torch and torch_available():
+        import torch
+        meta["torch"], meta["torch_threads"] = torch.__version__, torch.get_num_threads()
+    if backend.gpu_available():
+        cp = backend.namespace("gpu")
+        meta["cupy"] = cp.__version__
+        meta["gpu"] = cp.cuda.runtime.getDeviceProperties(0)["name"].decode()
+    return meta
+
+
+def _fmt_ms(x) -> str:
+    return "—" if x is None else f"{x:.1f}"
+
+
+def _fmt_ratio(x) -> str:
+    return "—" if x is None else f"{x:.2f}x"
+
+
+def _threads(n) -> str:
+    return "? threads" if n is None else f"{n} thread" + ("s" if n != 1 else "")
+
+
+def format_table(results: dict) -> str:
+    m = results["meta"]
+    lines = [
+        "tinywgan bench: one training iteration = 5 critic steps + 1 generator step; median ms",
+        f"date {m['date']}  machine {m['machine']} ({m['cpu_count']} CPUs, {m['platform']})",
+        f"Python {m['python']}  NumPy {m['numpy']} ({m['blas']}, {_threads(m['blas_threads'])})  "
+        f"PyTorch {m['torch'] or '—'}" + (f" ({_threads(m['torch_threads'])})" if m["torch"] else "")
+        + f"  CuPy {m['cupy'] or '—'}" + (f" ({m['gpu']})" if m["gpu"] else ""),
+        f"warm-up {m['warmup']}, {m['repeat']} timed iterations each, implementations interleaved round-robin"
+        + (f"; load average {m['load_average']:.2f}" if m["load_average"] is not None else "")
+        + (" (machine busy: timings are noisy; --threads 1 steadies them)"
+           if (m["load_average"] or 0) > 0.5 * (m["cpu_count"] or 1) and m["blas_threads"] != 1
+           else " (machine busy: timings are noisy)" if (m["load_average"] or 0) > 0.5 * (m["cpu_count"] or 1)
+           else "") + ("; SMALL sizes (--small)" if m["small"] else ""),
+        "gradient check (float64, rel. tolerance %g): " % TOLERANCE + ", ".join(
+            f"{c['workload']}/{c['variant']}/{c['device']} ok ({c['max_rel_error']:.1e}"
+            + (", +PyTorch)" if c["torch_checked"] else ")") for c in results["gradient_checks"]),
+        "",
+    ]
+    head = ("workload", "variant", "device", "tinywgan", "hand-written", "PyTorch", "tiny/hand", "tiny/torch")
+    rows = [head] + [(r["workload"], r["variant"], r["device"], _fmt_ms(r["ms"]["tinywgan"]),
+                      _fmt_ms(r["ms"]["handwritten"]), _fmt_ms(r["ms"]["pytorch"]),
+                      _fmt_ratio(r["ratio_handwritten"]), _fmt_ratio(r["ratio_pytorch"]))
+                     for r in results["rows"]]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
+    for j, row in enumerate(rows):
+        lines.append("  ".join(c.ljust(w) if i < 3 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))))
+        if j == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    lines += ["", results["summary"]]
+    return "\n".join(lines)
+
+
+def _summary(rows) -> str:
+    def span(key, label):
+        values = [r[key] for r in rows if r[key] is not None]
+        if not values:
+            return None
+        geo = math.exp(sum(math.log(v) for v in values) / len(values))
+        return f"{geo:.2f}x {label} (geometric mean; {min(values):.2f}x to {max(values):.2f}x)"
+    parts = [p for p in (span("ratio_handwritten", "the hand-written NumPy iteration's time"),
+                         span("ratio_pytorch", "PyTorch's")) if p]
+    return "summary: tinywgan takes " + (", and ".join(parts) if parts else "(nothing to compare with)") + "."
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The command line
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m tinywgan.bench", description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true",
+                   help="CI: 1 warm-up and 2 timed iterations, 1 thread (unless --warmup/--repeat/--threads "
+                        "say otherwise)")
+    p.add_argument("--repeat", type=int, default=None, help="timed iterations per implementation (default 10)")
+    p.add_argument("--warmup", type=int, default=None, help="untimed iterations first (default 2)")
+    p.add_argument("--workload", choices=WORKLOAD_NAMES + ("all",), default="all")
+    p.add_argument("--variant", choices=VARIANT_NAMES + ("all",), default="all")
+    p.add_argument("--device", choices=("cpu", "gpu", "all"), default="all",
+                   help="'all': the CPU, and the GPU when CuPy sees one")
+    p.add_argument("--threads", type=int, default=None,
+                   help="BLAS / OpenMP / PyTorch threads (default: the libraries' own)")
+    p.add_argument("--json", metavar="PATH", default=None, help="also save the results as JSON")
+    p.add_argument("--no-torch", action="store_true", help="leave PyTorch out even when it is installed")
+    p.add_argument("--small", action="store_true", help="hidden layers of 64 and batch 32 (for the tests)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    args = p.parse_args(argv)
+    args.warmup = args.warmup if args.warmup is not None else (1 if args.quick else 2)
+    args.repeat = args.repeat if args.repeat is not None else (2 if args.quick else 10)
+    # A shared 2-core CI box: BLAS and OpenMP threads waiting on descheduled siblings made --quick 3x slower
+    # and erratic (one 10 ms step took 1.3 s), so --quick runs one thread unless told otherwise.
+    args.threads = args.threads if args.threads is not None else (1 if args.quick else None)
+    if args.repeat < 1 or args.warmup < 0 or (args.threads is not None and args.threads < 1):
+        p.error(f"need --repeat >= 1, --warmup >= 0 and --threads >= 1; got {args.repeat}, {args.warmup}, "
+                f"{args.threads}")
+    return args
+
+
+def main(argv=None) -> dict:
+    """Run the bench; print the table; return ``{"meta", "gradient_checks", "rows", "summary"}`` (and save
+    it with ``--json``). Raises :class:`GradientMismatch` when the implementations disagree."""
+    args = parse_args(argv)
+    restore = set_blas_threads(args.threads) if args.threads else (lambda: None)
+    with_torch = not args.no_torch and torch_available()
+    torch_threads = None
+    if with_torch:
+        import torch
+        torch_threads = torch.get_num_threads()
+        torch.set_num_threads(args.threads or blas_threads() or torch_threads)
+    try:
+        return _run(args, with_torch)
+    finally:  # an in-process caller (the tests) gets its thread counts back
+        restore()
+        if torch_threads is not None:
+            torch.set_num_threads(torch_threads)
+
+
+def _run(args, with_torch: bool) -> dict:
+    gpu = backend.gpu_available()
+    if args.device == "gpu" and not gpu:
+        raise SystemExit("--device gpu: CuPy sees no GPU here (pip install -e '.[gpu]' on a CUDA machine)")
+    devices = {"cpu": ["cpu"], "gpu": ["gpu"], "all": ["cpu"] + (["gpu"] if gpu else [])}[args.device]
+    workloads = WORKLOAD_NAMES if args.workload == "all" else (args.workload,)
+    variants = VARIANT_NAMES if args.variant == "all" else (args.variant,)
+    cases = [(w, v, d) for w in workloads for v in variants for d in devices]
+
+    # 1. Do the implementations compute the same thing? Checked before anything is timed.
+    checks = [check_gradients(workload(w, args.small), v, d, args.seed, with_torch)
+              for w, v, d in cases]
+
+    # 2. Time them.
+    progress = None
+    if not args.no_progress:
+        from tqdm import tqdm
+        torch_gpu = with_torch and gpu and _torch_cuda_available()
+        n_impl = {"cpu": 2 + with_torch, "gpu": 1 + torch_gpu}
+        progress = tqdm(total=sum(n_impl[d] for _, _, d in cases) * (args.warmup + args.repeat), desc="bench",
+                        unit="it", file=sys.stderr, leave=False, disable=None)
+    rows = []
+    for w, v, d in cases:
+        if progress is not None:
+            progress.set_description(f"{w}/{v}/{d}")
+        runners = make_runners(workload(w, args.small), v, d, args.seed, with_torch)
+        samples = time_round_robin(runners, args.warmup, args.repeat, progress)
+        ms = {name: (statistics.median(samples[name]) if name in samples else None) for name in IMPLEMENTATIONS}
+        ratio = lambda other: ms["tinywgan"] / ms[other] if ms[other] else None  # noqa: E731
+        rows.append(dict(workload=w, variant=v, device=d, ms=ms, samples_ms=samples,
+                         ratio_handwritten=ratio("handwritten"), ratio_pytorch=ratio("pytorch")))
+        del runners
+    if progress is not None:
+        progress.close()
+
+    results = dict(meta=_header(args, blas_threads()), gradient_checks=checks, rows=rows, summary=_summary(rows))
+    print(format_table(results))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=1)
+    return results
+
+
+def _command_line() -> None:
+    try:
+        main()
+    except GradientMismatch as err:
+        print(f"tinywgan.bench: {err}", file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    _command_line()
