@@ -6,7 +6,7 @@ The engine (``Tensor``, ``grad``, ``no_grad``) and the ops (``tinywgan.functions
 from .autograd import (Function, Tensor, enable_grad, grad, is_grad_enabled, no_grad, ones, rand,
                        randn, tensor, zeros)
 from .backend import Generator, gpu_available
-from .functions import (abs, add, broadcast_to, clip, concatenate, div, exp, getitem, leaky_relu, log,
+from .functions import (abs, add, broadcast_to, clip, concatenate, div, exp, getitem, leaky_relu, linear, log,
                         log_sigmoid, matmul, matrix_transpose, max, maximum, mean, minimum, mul, neg,
                         norm, pow, relu, reshape, sigmoid, softplus, sqrt, stack, sub, sum, sum_to, tanh,
                         transpose, where)

@@ -288,3 +288,16 @@ def keep_freed_memory() -> bool:
         return libc.mallopt(m_trim_threshold, 1024 * 1024 * 1024) == 1 and ok
     except (OSError, AttributeError):
         return False
+
+
+def dense(x):
+    """``x`` itself, or a compact copy when it is a broadcast view (a zero stride on NumPy and CuPy).
+
+    BLAS cannot take zero-stride operands, so NumPy falls back to its own loops for them (about 10x slower);
+    the gradient of a mean is such a view, and it meets a matmul in every Linear layer's backward pass.
+    The array API has no strides: other backends get ``x`` unchanged.
+    """
+    strides = getattr(x, "strides", None)
+    if strides and 0 in strides and x.size > 1:
+        return array_namespace(x).ascontiguousarray(x)
+    return x

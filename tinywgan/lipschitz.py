@@ -142,8 +142,7 @@ class SpectralNorm(Module):
         return W / sigma
 
     def forward(self, x):
-        y = F.matmul(x, self.normalized_weight())
-        return y if self.linear.bias is None else y + self.linear.bias
+        return F.linear(x, self.normalized_weight(), self.linear.bias)
 
     def extra_repr(self) -> str:
         return f"{self.linear.in_features}, {self.linear.out_features}, n_power_iterations=" \

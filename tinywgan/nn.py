@@ -189,8 +189,7 @@ class Linear(Module):
         if x.shape[-1] != self.in_features:
             raise ValueError(f"Linear({self.in_features}, {self.out_features}): input has shape "
                              f"{tuple(x.shape)}; its last axis must be {self.in_features}")
-        y = F.matmul(x, self.weight)
-        return y if self.bias is None else y + self.bias
+        return F.linear(x, self.weight, self.bias)
 
     def extra_repr(self) -> str:
         return f"{self.in_features}, {self.out_features}, init={self.init!r}"
