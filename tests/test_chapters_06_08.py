@@ -1,0 +1,174 @@
+"""Chapters 06-08 (the toy WGAN with clipping, gradient penalty, spectral norm) and the experiment code they
+share. Each chapter runs once with --quick (a few seconds; module-scoped fixtures) and its returned claims
+are checked: only the claims that already hold after 30 tiny steps. The long-run claims (8/8 modes, the
+high-quality share) are measured, not tested: see the README's measured results."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from conftest import load_chapter
+from tinywgan import experiment as ex
+from tinywgan.data import toy_dataset
+from tinywgan.lipschitz import SpectralNorm
+
+FIGURES = {
+    "06_wgan_weight_clipping.py": ["samples_critic_clip.png", "w_estimate_vs_w1.png", "weight_histogram.png"],
+    "07_wgan_gradient_penalty.py": ["samples_critic_gp.png", "w_estimate_vs_w1.png", "weight_histograms.png",
+                                    "gradient_norms.png", "clip_vs_gp.png"],
+    "08_spectral_normalization.py": ["samples_critic_sn.png", "w_estimate_vs_w1.png", "gradient_norms.png",
+                                     "compared.png"],
+}
+
+
+def _run(filename, out, *extra):
+    return load_chapter(filename).main(["--quick", "--out", str(out), *extra])
+
+
+@pytest.fixture(scope="module")
+def ch06(tmp_path_factory):
+    out = tmp_path_factory.mktemp("ch06")
+    return out, _run("06_wgan_weight_clipping.py", out)
+
+
+@pytest.fixture(scope="module")
+def ch07(tmp_path_factory):
+    out = tmp_path_factory.mktemp("ch07")
+    return out, _run("07_wgan_gradient_penalty.py", out)
+
+
+@pytest.fixture(scope="module")
+def ch08(tmp_path_factory):
+    out = tmp_path_factory.mktemp("ch08")
+    return out, _run("08_spectral_normalization.py", out, "--with-clipping")
+
+
+def _check_run_claims(claims: dict) -> None:
+    """What every run's numbers must satisfy, trained or not."""
+    assert claims["steps"] == ex.QUICK.steps and claims["width"] == ex.QUICK.width
+    assert 0 <= claims["modes"] <= claims["n_modes"] == 8
+    assert 0.0 <= claims["high_quality"] <= 1.0
+    for name in ("w1_to_data", "w1_floor", "w1_first", "w1_last", "gradient_norm_mean", "ms_per_step"):
+        assert math.isfinite(claims[name]) and claims[name] >= 0, name
+    # 30 steps do not bring a generator anywhere near the data: W1 stays well above the sampling floor.
+    assert claims["w1_to_data"] > 2 * claims["w1_floor"]
+
+
+@pytest.mark.parametrize("filename", sorted(FIGURES))
+def test_figures_are_written(filename, ch06, ch07, ch08):
+    out = {"06": ch06, "07": ch07, "08": ch08}[filename[:2]][0]
+    for name in FIGURES[filename]:
+        path = out / name
+        assert path.exists() and path.stat().st_size > 5_000, name
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_06_clipping_piles_weights_at_the_walls(ch06):
+    _, claims = ch06
+    _check_run_claims(claims)
+    c = 0.01
+    assert claims["max_abs_weight"] <= c * (1 + 1e-6)        # clipping is exact
+    assert claims["weights_at_bound"] > 0.5                  # most weights sit within 1% of +-c
+    assert claims["clipped_fraction_last"] > 0.05            # and the optimizer keeps pushing them out
+    # A clipped critic is K-Lipschitz with K far below 1: its estimate is K * W, not W.
+    assert claims["gradient_norm_max"] <= claims["k_bound"] * (1 + 1e-4)
+    assert claims["k_bound"] < 0.1 and abs(claims["k_reading"]) < 0.1
+
+
+def test_07_penalty_against_clipping(ch07):
+    _, claims = ch07
+    gp, clip = claims["gp"], claims["clip"]
+    _check_run_claims(gp)
+    _check_run_claims(clip)
+    assert claims["clip_weights_at_bound"] > 0.5
+    assert claims["gp_weights_at_bound"] < 0.05              # the penalty leaves the weights free
+    # Gradient norms at interpolates: the penalised critic is orders of magnitude steeper than the clipped
+    # one (the penalty pulls its norms toward 1; clipping holds them near K << 1).
+    assert gp["gradient_norm_mean"] > 1000 * clip["gradient_norm_mean"]
+    assert 0.05 < gp["gradient_norm_mean"] < 2.0
+    # Even in 30 steps the penalised critic's estimate grows toward W1 (it starts near 0).
+    assert gp["w_estimate_last"] > gp["w_estimate_first"] > 0
+
+
+def test_07_clipping_run_is_chapter_06s_run(ch06, ch07):
+    """Chapter 7's baseline is chapter 6's settings, seed and budget: the same numbers to the digit."""
+    same = ("modes", "high_quality", "w1_to_data", "w1_floor", "w1_last", "w_estimate_last",
+            "gradient_norm_mean")
+    assert {k: ch06[1][k] for k in same} == {k: ch07[1]["clip"][k] for k in same}
+
+
+def test_08_spectral_norm_bounds_the_slopes(ch07, ch08):
+    _, claims = ch08
+    for name in ("sn", "gp", "clip"):
+        _check_run_claims(claims[name])
+    np.testing.assert_allclose(claims["sn_layer_norms"], 1.0, rtol=2e-2)   # W / sigma_hat has sigma ~ 1
+    assert abs(claims["sn_lipschitz_bound"] - 1.0) < 0.05
+    assert claims["sn"]["gradient_norm_max"] <= claims["sn_lipschitz_bound"] * (1 + 1e-4)
+    assert any(abs(s - 1.0) > 0.05 for s in claims["sn_raw_layer_norms"])  # the stored W is not normalised
+    # The comparison runs are chapter 7's runs, to the digit.
+    assert claims["gp"]["w1_to_data"] == ch07[1]["gp"]["w1_to_data"]
+    assert claims["clip"]["w1_to_data"] == ch07[1]["clip"]["w1_to_data"]
+
+
+# ---- the shared experiment code ----------------------------------------------------------------------
+
+
+def test_fraction_at_bound():
+    c = 0.01
+    w = np.array([0.01, -0.01, 0.00995, -0.0099, 0.0098, 0.0, 0.02, 0.0101])
+    # within 1% of c: 0.01, -0.01, 0.00995, -0.0099, 0.0101 (and not 0.0098, 0, 0.02)
+    assert ex.fraction_at_bound(w, c) == pytest.approx(5 / 8)
+
+
+def test_pearson_and_ranks():
+    a = np.array([1.0, 2.0, 3.0, 4.0])
+    assert ex.pearson(a, 2 * a + 1) == pytest.approx(1.0)
+    assert ex.pearson(a, -a) == pytest.approx(-1.0)
+    assert math.isnan(ex.pearson(a, np.ones(4)))
+    np.testing.assert_array_equal(ex._ranks([0.3, 0.1, 0.2]), [2, 0, 1])
+
+
+def test_make_networks_shapes_and_spectral_wrapping():
+    g, c = ex.make_networks(8, 2, noise_dim=3, seed=1, spectral=True)
+    assert g.sizes == [3, 8, 8, 2] and c.sizes == [2, 8, 8, 1]
+    assert len(ex.linear_layers(c)) == 3 and all(isinstance(m, SpectralNorm) for m in ex.linear_layers(c))
+    g2, _ = ex.make_networks(8, 2, noise_dim=3, seed=1)
+    for p, q in zip(g.parameters(), g2.parameters()):   # the seed fixes the networks
+        np.testing.assert_array_equal(p.numpy(), q.numpy())
+
+
+def test_run_toy_is_deterministic_and_swiss_roll_has_no_modes():
+    scale = ex.Scale(width=8, depth=1, steps=6, n_evals=2, n_eval=64, n_final=64, grid_size=8)
+    data = toy_dataset("swissroll")
+
+    def run():
+        return ex.run_toy("t", ex.toy_config("gp", scale.steps, seed=2, progress=False), data, scale)
+
+    a, b = run(), run()
+    assert [e.w1 for e in a.evaluations] == [e.w1 for e in b.evaluations]
+    assert a.w1_to_data == b.w1_to_data and a.modes is None and a.evaluations[0].modes is None
+    assert [e.step for e in a.evaluations] == [3, 6]
+    assert [s.step for s in a.snapshots] == [0, 1, 3, 6] and a.snapshots[0].critic_values.shape == (8, 8)
+
+
+def test_scale_options():
+    import argparse
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    ex.add_toy_options(parser)
+    assert ex.scale_of(parser.parse_args([])) == ex.CPU
+    assert ex.scale_of(parser.parse_args(["--paper"])).width == 512
+    assert ex.scale_of(parser.parse_args(["--paper"])).steps == 100_000
+    assert ex.scale_of(parser.parse_args(["--quick", "--steps", "7"])).steps == 7
+    with pytest.raises(ValueError, match="--steps must be >= 1"):
+        ex.scale_of(parser.parse_args(["--steps", "0"]))
+
+
+def test_08_runs_on_the_bare_array_api(tmp_path):
+    """array_api_strict stands in for CuPy (DESIGN.md): the experiment code uses nothing NumPy-only."""
+    claims = _run("08_spectral_normalization.py", tmp_path, "--device", "strict")
+    _check_run_claims(claims["sn"])
+    assert claims["sn"]["gradient_norm_max"] <= claims["sn_lipschitz_bound"] * (1 + 1e-4)
+    assert (tmp_path / "compared.png").exists()

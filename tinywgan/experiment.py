@@ -1,0 +1,390 @@
+"""The toy-2D WGAN experiment that chapters 06-08 share: build the two networks, train, watch, measure.
+
+Chapters 06 (weight clipping), 07 (gradient penalty) and 08 (spectral normalization) ask one question of
+three Lipschitz tools: trained on a 2D mixture whose modes we know, does the generator cover every mode
+with sharp samples, and does the critic's loss say how far the generator still is from the data? This
+module runs that experiment once for any :class:`tinywgan.wgan.WGANConfig`, so the chapters differ only in
+the config they pass and the story they tell.
+
+What a run measures, besides the trainer's per-step log:
+
+* at ``n_evals`` evenly spaced generator steps, the *exact* W1 between ``n_eval`` generated samples (from a
+  fixed batch of noise) and ``n_eval`` fixed real samples, by optimal assignment (:func:`tinywgan.ot.emd`),
+  next to the critic's running estimate ``E f(real) - E f(fake)`` averaged over the steps just before.
+  Arjovsky et al. 2017 (Sec. 4.2, Fig. 3) claim the second follows the first: the WGAN loss is meaningful
+  (seeds 001 and 003);
+* at a few steps, a snapshot: the generated samples and the critic's values on a grid (the contours);
+* at the end, modes covered and high-quality samples (:func:`tinywgan.metrics.mode_coverage`), W1 to the
+  data on ``n_final`` samples, and the *floor* of that number: W1 between two independent real samples of
+  the same size, which is not 0 (a finite sample never matches its distribution exactly);
+* at the end, the critic's input-gradient norms ``||grad_x f(x_hat)||`` at interpolates between real and
+  generated samples, the quantity the gradient penalty pushes to 1 (Gulrajani et al. 2017, Prop. 1).
+
+Networks: ReLU MLPs with ``depth`` hidden layers of ``width`` units for both the generator (noise -> 2D)
+and the critic (2D -> a score), the architecture of Gulrajani et al.'s toy code with its 512 replaced by
+``width``. The networks are drawn with seed ``10_000 + config.seed``, the training stream with
+``config.seed`` and the evaluation samples with ``20_000 + config.seed``, so one seed fixes the run, and
+measuring never draws from the training stream.
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .autograd import Tensor, no_grad
+from .backend import Generator, to_device, to_numpy
+from .data import TOY_DATASETS, ToyData
+from .lipschitz import SpectralNorm, critic_gradient_norms, interpolate, spectral_norm
+from .metrics import mode_coverage, w1_to_data
+from .nn import MLP, Linear, Module
+from .wgan import TrainLog, WGANConfig, train
+
+GRID_LIMIT = 2.2  # every toy set lies inside [-2, 2]^2 (8 gaussians: radius 1.41; swiss roll: 1.9)
+
+
+@dataclass(frozen=True)
+class Scale:
+    """How big a run is: network width and depth, generator steps, and how much is measured."""
+
+    width: int
+    depth: int
+    steps: int
+    generator_width: int | None = None  # None: the same as the critic's
+    n_evals: int = 20       # evaluations of the exact W1 along training
+    n_eval: int = 1024      # samples per evaluation
+    n_final: int = 2048     # samples for the final metrics
+    grid_size: int = 96     # critic contours: grid_size^2 points
+
+
+# The CPU defaults, chosen on a 2-core machine to keep each chapter within about 10 minutes (README).
+CPU = Scale(width=128, depth=3, steps=8000)
+# The papers' toy settings (Gulrajani et al. 2017, the released gan_toy.py): 3 hidden ReLU layers of 512
+# units, 100k generator iterations (batch 256 and 5 critic iterations are the defaults everywhere).
+PAPER = Scale(width=512, depth=3, steps=100_000, n_evals=50)
+# --quick: what the tests run, a few seconds.
+QUICK = Scale(width=16, depth=2, steps=30, n_evals=5, n_eval=256, n_final=256, grid_size=24)
+
+# Adam for the gradient penalty and spectral norm: betas (0.5, 0.9), n_critic 5, as in Gulrajani et al.'s toy
+# code (their Algorithm 1 lists beta1 = 0) and Miyato et al. 2018's setting "A". The toy penalty weight is
+# 0.1, the value of that toy code (lambda = 10 is for images; on the toy sets it keeps the generator on one
+# mode for thousands of steps). The papers' lr is 1e-4 for both networks. On the CPU budget the critic
+# learns at 5e-4 and the generator at 2e-4 (two time-scales, as in Heusel et al. 2017's TTUR): a slower
+# generator swings less around the modes, and 2e-4 still reaches them within the budget. Every setting
+# tried oscillates somewhat; the tuning runs are in the README.
+GP_WEIGHT = 0.1
+PAPER_LR = 1e-4
+CPU_LR, CPU_CRITIC_LR = 2e-4, 5e-4
+
+
+def toy_config(lipschitz: str, steps: int, seed: int = 0, device: str = "cpu", paper: bool = False,
+               progress: bool = True) -> WGANConfig:
+    """The settings each chapter trains with. ``clip``: Arjovsky et al. 2017's RMSprop 5e-5, c = 0.01,
+    n_critic 5, at every scale; ``gp`` and ``sn``: Adam with betas (0.5, 0.9), n_critic 5, lr 1e-4 for
+    ``paper``, CPU_LR / CPU_CRITIC_LR otherwise; ``gp`` adds the penalty with weight GP_WEIGHT."""
+    common = dict(steps=steps, seed=seed, device=device, progress=progress, batch_size=256, noise_dim=2)
+    if lipschitz == "clip":
+        return WGANConfig.clipping(**common)
+    lr, critic_lr = (PAPER_LR, PAPER_LR) if paper else (CPU_LR, CPU_CRITIC_LR)
+    return WGANConfig(lipschitz=lipschitz, optimizer="adam", lr=lr, critic_lr=critic_lr, betas=(0.5, 0.9),
+                      n_critic=5, gp_weight=GP_WEIGHT, **common)
+
+
+def add_toy_options(parser) -> None:
+    """--dataset, --paper and --steps, the options chapters 06-08 add to the shared four."""
+    parser.add_argument("--dataset", default="8gaussians", choices=sorted(TOY_DATASETS),
+                        help="toy data set (default: 8gaussians)")
+    parser.add_argument("--paper", action="store_true",
+                        help=f"the papers' scale: width {PAPER.width}, {PAPER.steps} steps (for a GPU)")
+    parser.add_argument("--steps", type=int, default=None,
+                        help=f"generator steps (default: {CPU.steps}; --paper {PAPER.steps}; --quick "
+                             f"{QUICK.steps})")
+
+
+def scale_of(args) -> Scale:
+    """The Scale the parsed options ask for: --quick, --paper or the CPU default, with --steps applied."""
+    base = QUICK if args.quick else PAPER if args.paper else CPU
+    if args.steps is None:
+        return base
+    if args.steps < 1:
+        raise ValueError(f"--steps must be >= 1; got {args.steps}")
+    return dataclasses.replace(base, steps=args.steps)
+
+
+@dataclass
+class Evaluation:
+    """The numbers measured at one generator step."""
+
+    step: int
+    w1: float                  # exact W1(generated, real) on n_eval samples each
+    w_estimate: float          # the critic's E f(real) - E f(fake), mean over the preceding steps
+    modes: int | None          # None for a set without modes (the swiss roll)
+    high_quality: float | None
+    weights_at_bound: float    # share of critic weights within 1% of +-config.clip_value
+
+
+@dataclass
+class Snapshot:
+    """What the figures draw at one step: generated samples and the critic on the grid."""
+
+    step: int
+    samples: np.ndarray        # (n_eval, 2) generated from the fixed evaluation noise
+    critic_values: np.ndarray  # (grid, grid) critic values on `ToyRun.grid`
+    modes: int | None
+    high_quality: float | None
+
+
+@dataclass
+class ToyRun:
+    """Everything one training run produced; the chapters print from it and plots.py draws it."""
+
+    label: str
+    config: WGANConfig
+    data: ToyData
+    width: int
+    depth: int
+    generator: Module
+    critic: Module
+    log: TrainLog
+    evaluations: list = field(default_factory=list)
+    snapshots: list = field(default_factory=list)
+    grid: np.ndarray | None = None       # (grid,) coordinates of each axis
+    real: np.ndarray | None = None       # the fixed real evaluation sample
+    modes: int | None = None             # final metrics, on n_final samples
+    n_modes: int | None = None
+    high_quality: float | None = None
+    w1_to_data: float = float("nan")
+    w1_floor: float = float("nan")       # W1 between two real samples of the same size
+    n_final: int = 0                     # samples behind the final metrics
+    w1_floor_eval: float = float("nan")  # the same floor at the size of the evaluations (n_eval)
+    gradient_norms: np.ndarray | None = None
+    train_seconds: float = 0.0           # wall time of training alone (measuring excluded)
+    eval_seconds: float = 0.0
+
+    @property
+    def ms_per_step(self) -> float:
+        """Milliseconds of training per generator step (n_critic critic updates and one generator update)."""
+        return 1000 * self.train_seconds / max(1, len(self.log))
+
+    def correlation(self) -> tuple[float, float]:
+        """(Pearson, Spearman) correlation between the critic's W estimate and the exact W1 over training."""
+        est = np.array([e.w_estimate for e in self.evaluations])
+        w1 = np.array([e.w1 for e in self.evaluations])
+        return pearson(est, w1), pearson(_ranks(est), _ranks(w1))
+
+
+def make_networks(width: int, depth: int, noise_dim: int = 2, seed: int = 0, device: str = "cpu",
+                  spectral: bool = False, generator_width: int | None = None) -> tuple[MLP, MLP]:
+    """(generator, critic): ReLU MLPs noise_dim -> generator_width x depth -> 2 and 2 -> width x depth -> 1.
+
+    ``spectral=True`` wraps every Linear of the critic in :class:`tinywgan.lipschitz.SpectralNorm`
+    (Miyato et al. 2018 normalise every layer of the discriminator).
+    """
+    rng = Generator(10_000 + seed, device)
+    generator = MLP([noise_dim] + [generator_width or width] * depth + [2], rng=rng)
+    critic = MLP([2] + [width] * depth + [1], rng=rng)
+    if spectral:
+        spectral_norm(critic, rng=rng)
+    return generator, critic
+
+
+def run_toy(label: str, config: WGANConfig, data: ToyData, scale: Scale,
+            snapshot_fractions=(0.0, 0.05, 0.2, 0.5, 1.0)) -> ToyRun:
+    """Train a WGAN on ``data`` with ``config`` (its ``steps`` are the run's) on networks of ``scale``, and
+    measure it along the way (see the module docstring)."""
+    steps, width, depth, n_evals = config.steps, scale.width, scale.depth, scale.n_evals
+    n_eval, n_final, grid_size = scale.n_eval, scale.n_final, scale.grid_size
+    generator, critic = make_networks(width, depth, config.noise_dim, config.seed, config.device,
+                                      spectral=config.lipschitz == "sn", generator_width=scale.generator_width)
+    rng = Generator(20_000 + config.seed, config.device)
+    real = data.sample(n_eval, rng)
+    noise = Tensor(rng.normal((n_eval, config.noise_dim)))
+    axis = np.linspace(-GRID_LIMIT, GRID_LIMIT, grid_size, dtype=np.float32)
+    xx, yy = np.meshgrid(axis, axis)
+    grid = Tensor(to_device(np.stack([xx.ravel(), yy.ravel()], axis=1), config.device))
+    run = ToyRun(label, config, data, width, depth, generator, critic, TrainLog(), grid=axis,
+                 real=to_numpy(real))
+    run.w1_floor_eval = w1_to_data(data.sample(n_eval, rng), run.real)
+
+    eval_steps = sorted({max(1, round(steps * k / n_evals)) for k in range(1, n_evals + 1)})
+    snapshot_steps = sorted({round(steps * f) for f in snapshot_fractions})
+    window = max(1, (eval_steps[0] if len(eval_steps) == 1 else eval_steps[1] - eval_steps[0]) // 4)
+
+    def generated() -> np.ndarray:
+        with no_grad():
+            return generator(noise).numpy()
+
+    def coverage(samples):
+        if data.centres is None:
+            return None, None
+        c = mode_coverage(samples, data.centres, data.std)
+        return c.modes, c.high_quality
+
+    def snapshot(step: int) -> None:
+        samples = generated()
+        with no_grad():  # under no_grad spectral norm uses its u without advancing it
+            values = critic(grid).numpy().reshape(grid_size, grid_size)
+        run.snapshots.append(Snapshot(step, samples, values, *coverage(samples)))
+
+    inside = [0.0]  # measuring time that the trainer's clock counted (every callback but the last)
+
+    def measure(step: int, log: TrainLog) -> None:
+        t = time.perf_counter()
+        if step in eval_steps:
+            samples = generated()
+            w_est = float(np.mean(log.w_estimate[-window:]))
+            at_bound = fraction_at_bound(critic_weights(critic), config.clip_value)
+            run.evaluations.append(Evaluation(step, w1_to_data(samples, run.real), w_est, *coverage(samples),
+                                              at_bound))
+        if step in snapshot_steps:
+            snapshot(step)
+        spent = time.perf_counter() - t
+        run.eval_seconds += spent
+        inside[0] += spent if step < steps else 0.0
+
+    if 0 in snapshot_steps:
+        snapshot(0)
+    run.log = train(config, data.sample, generator, critic, callback=measure)
+    run.train_seconds = (run.log.wall_time[-1] if len(run.log) else 0.0) - inside[0]
+
+    # Final metrics on a larger sample, with the floor a perfect generator would reach at that size.
+    t = time.perf_counter()
+    final_rng = Generator(30_000 + config.seed, config.device)
+    with no_grad():
+        samples = generator(Tensor(final_rng.normal((n_final, config.noise_dim)))).numpy()
+    real_a, real_b = data.sample(n_final, final_rng), data.sample(n_final, final_rng)
+    if data.centres is not None:
+        c = mode_coverage(samples, data.centres, data.std)
+        run.modes, run.n_modes, run.high_quality = c.modes, c.n_modes, c.high_quality
+    run.n_final = n_final
+    run.w1_to_data = w1_to_data(samples, real_a)
+    run.w1_floor = w1_to_data(real_b, real_a)
+    run.gradient_norms = input_gradient_norms(critic, real, Tensor(to_device(samples[:n_eval], config.device)),
+                                              final_rng)
+    run.eval_seconds += time.perf_counter() - t
+    return run
+
+
+def input_gradient_norms(critic: Module, real, fake, rng: Generator) -> np.ndarray:
+    """||grad_x f(x_hat)|| at random interpolates x_hat between real and fake samples, the points where
+    Gulrajani et al. 2017 (Eq. 3) apply their penalty; a 1-Lipschitz critic has all of them <= 1."""
+    x_hat = interpolate(real, fake, rng)
+    return critic_gradient_norms(critic, x_hat).numpy()
+
+
+def linear_layers(critic: Module) -> list:
+    """The critic's Linear and SpectralNorm layers, input to output."""
+    return [m for _, m in critic.named_children() if isinstance(m, (Linear, SpectralNorm))]
+
+
+def effective_weights(layer) -> np.ndarray:
+    """The matrix a layer multiplies by: W, or W / sigma(W) under spectral normalization."""
+    if isinstance(layer, SpectralNorm):
+        with no_grad():
+            return layer.normalized_weight().numpy()
+    return layer.weight.numpy()
+
+
+def critic_weights(critic: Module) -> np.ndarray:
+    """All weight-matrix entries of the critic in one flat array (biases left out)."""
+    return np.concatenate([effective_weights(m).ravel() for m in linear_layers(critic)])
+
+
+def fraction_at_bound(weights: np.ndarray, c: float, tolerance: float = 0.01) -> float:
+    """The share of weights within ``tolerance * c`` of +c or -c: | |w| - c | <= tolerance * c."""
+    return float(np.mean(np.abs(np.abs(weights) - c) <= tolerance * c))
+
+
+def spectral_norms(critic: Module) -> list[float]:
+    """The exact largest singular value of each layer's effective matrix (by SVD, float64). Their product
+    bounds the critic's Lipschitz constant, ReLU being 1-Lipschitz (Miyato et al. 2018, Eq. 7)."""
+    return [float(np.linalg.norm(effective_weights(m).astype(np.float64), 2)) for m in linear_layers(critic)]
+
+
+def raw_spectral_norms(critic: Module) -> list[float]:
+    """sigma(W) of the stored parameters, before any normalization."""
+    layers = [m.linear if isinstance(m, SpectralNorm) else m for m in linear_layers(critic)]
+    return [float(np.linalg.norm(m.weight.numpy().astype(np.float64), 2)) for m in layers]
+
+
+def pearson(a, b) -> float:
+    """Pearson's correlation coefficient of two equal-length sequences (nan when one is constant)."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.size < 2 or np.std(a) == 0 or np.std(b) == 0:
+        return float("nan")
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+def _ranks(a) -> np.ndarray:
+    return np.argsort(np.argsort(np.asarray(a)))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# What the chapters print and return
+
+
+def describe(c: WGANConfig, scale: Scale, data: ToyData) -> str:
+    """One line of settings: tool, optimizer, lr, networks, batch, steps."""
+    tool = {"clip": f"weight clipping c = {c.clip_value}", "gp": f"gradient penalty lambda = {c.gp_weight}",
+            "sn": "spectral normalization"}[c.lipschitz]
+    lr = (f"lr {c.lr:g}" if c.critic_lr in (None, c.lr) else
+          f"lr {c.critic_lr:g} (critic) / {c.lr:g} (generator)")
+    opt = f"{c.optimizer} {lr}" + (f" betas {c.betas}" if c.optimizer == "adam" else "")
+    return (f"{tool}; {opt}; n_critic {c.n_critic}; batch {c.batch_size}; MLPs {scale.depth} x {scale.width} "
+            f"ReLU; {c.steps} generator steps; data {data.name}; seed {c.seed}")
+
+
+def print_evaluations(run: ToyRun, bound: bool = False) -> None:
+    """The table of evaluations: step, the critic's estimate, the exact W1, modes and quality."""
+    print(f"  exact W1 between {len(run.real)} generated and {len(run.real)} real samples (a perfect generator "
+          f"would score about W1(real, real) = {run.w1_floor_eval:.4f});")
+    print("  W estimate = E f(real) - E f(fake) of the training batches, averaged over the steps just before")
+    head = "    step   W estimate   exact W1   modes   high-quality"
+    print(head + ("   weights at +-c" if bound else ""))
+    n_modes = None if run.data.centres is None else len(run.data.centres)
+    for e in run.evaluations:
+        quality = (f"{e.modes:3d}/{n_modes:<3d} {100 * e.high_quality:10.1f} %" if e.modes is not None
+                   else f"{'-':>7} {'-':>12}")
+        extra = f"   {100 * e.weights_at_bound:10.1f} %" if bound else ""
+        print(f"  {e.step:6d}  {e.w_estimate:11.4g}  {e.w1:9.4f}  {quality}{extra}")
+
+
+def print_final(run: ToyRun) -> None:
+    """The final metrics with the floor a perfect generator would reach."""
+    n = run.config.steps
+    if run.modes is not None:
+        late = late_quality(run)
+        print(f"  modes covered (nearest centre of a sample within 3 std)  = {run.modes}/{run.n_modes}")
+        print(f"  high-quality samples (within 3 std of a centre)          = {100 * run.high_quality:.1f} %"
+              f"   (real data: 98.9 %)")
+        print(f"  high-quality share at the evaluations of the last quarter: min {100 * late[0]:.1f} %, "
+              f"median {100 * late[1]:.1f} %, max {100 * late[2]:.1f} %")
+    print(f"  W1(generated, real), {run.n_final} samples each          = {run.w1_to_data:.4f}"
+          f"   (floor W1(real, real) = {run.w1_floor:.4f})")
+    print(f"  training: {n} steps in {run.train_seconds:.1f} s = {run.ms_per_step:.1f} ms/step "
+          f"(+ {run.eval_seconds:.1f} s measuring)")
+
+
+def late_quality(run: ToyRun) -> tuple[float, float, float]:
+    """(min, median, max) of the high-quality share over the evaluations of the last quarter of training:
+    how steady the final number is (a generator can oscillate around the modes)."""
+    late = [e.high_quality for e in run.evaluations if e.step > 0.75 * run.config.steps] or \
+        [run.evaluations[-1].high_quality]
+    return float(np.min(late)), float(np.median(late)), float(np.max(late))
+
+
+def claims(run: ToyRun) -> dict:
+    """The numbers a chapter claims about one run, by name."""
+    r, rho = run.correlation()
+    return {"steps": run.config.steps, "width": run.width, "dataset": run.data.name,
+            "modes": run.modes, "n_modes": run.n_modes, "high_quality": run.high_quality,
+            "w1_to_data": run.w1_to_data, "w1_floor": run.w1_floor,
+            "w1_first": run.evaluations[0].w1, "w1_last": run.evaluations[-1].w1,
+            "w_estimate_first": run.evaluations[0].w_estimate, "w_estimate_last": run.evaluations[-1].w_estimate,
+            "w_correlation": r, "w_rank_correlation": rho,
+            "high_quality_late": late_quality(run) if run.modes is not None else None,
+            "gradient_norm_mean": float(np.mean(run.gradient_norms)),
+            "gradient_norm_max": float(np.max(run.gradient_norms)),
+            "ms_per_step": run.ms_per_step, "train_seconds": run.train_seconds}

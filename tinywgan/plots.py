@@ -1,0 +1,146 @@
+"""The figures chapters 06-08 save, drawn from :class:`tinywgan.experiment.ToyRun` objects.
+
+Each function takes runs and a path, writes one PNG and closes its figure; matplotlib is imported inside,
+so importing this module costs nothing (and the chapters pick the Agg backend first, via tinywgan.cli).
+
+* :func:`snapshots_figure`: generated samples over the data, on the critic's contours, at several steps;
+* :func:`w_tracking_figure`: the critic's W estimate beside the exact W1 over training, and one against
+  the other (Arjovsky et al. 2017, Fig. 3: the loss that tracks sample quality);
+* :func:`weight_histograms`: the critic's weights, with +-c marked (Gulrajani et al. 2017, Fig. 1b);
+* :func:`gradient_norm_histograms`: ||grad_x f|| at interpolates, with the unit norm the optimal critic
+  has marked (Gulrajani et al. 2017, Prop. 1).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .experiment import ToyRun, fraction_at_bound
+
+REAL_COLOUR, FAKE_COLOUR = "black", "tab:orange"
+
+
+def _quality(modes, n_modes, high_quality) -> str:
+    if modes is None:
+        return ""
+    return f"{modes}/{n_modes} modes, {100 * high_quality:.0f}% HQ"
+
+
+def _draw_critic(ax, run: ToyRun, values: np.ndarray, samples: np.ndarray, n_show: int = 512) -> None:
+    """Filled contours of the critic, the real sample in black and generated points in orange."""
+    g = run.grid
+    ax.contourf(g, g, values, levels=20, cmap="viridis", alpha=0.85)
+    ax.contour(g, g, values, levels=10, colors="white", linewidths=0.4, alpha=0.6)
+    ax.scatter(run.real[:n_show, 0], run.real[:n_show, 1], s=2, c=REAL_COLOUR, label="real")
+    ax.scatter(samples[:n_show, 0], samples[:n_show, 1], s=2, c=FAKE_COLOUR, alpha=0.7, label="generated")
+    ax.set_xlim(g[0], g[-1])
+    ax.set_ylim(g[0], g[-1])
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def snapshots_figure(run: ToyRun, path, title: str | None = None) -> None:
+    """One panel per snapshot: the critic's value surface (bright = scored as real), the data in black, the
+    generator's samples in orange. The generator moves its samples up the critic's slope."""
+    import matplotlib.pyplot as plt
+    n = len(run.snapshots)
+    fig, axes = plt.subplots(1, n, figsize=(3.0 * n, 3.3), squeeze=False)
+    n_modes = None if run.data.centres is None else len(run.data.centres)
+    for ax, snap in zip(axes[0], run.snapshots):
+        _draw_critic(ax, run, snap.critic_values, snap.samples)
+        ax.set_title(f"step {snap.step}\n{_quality(snap.modes, n_modes, snap.high_quality)}", fontsize=9)
+    axes[0][0].legend(loc="lower left", fontsize=7, markerscale=4, framealpha=0.8)
+    fig.suptitle(title or f"{run.label} on {run.data.name}: samples over data, critic contours", fontsize=11)
+    fig.savefig(path, dpi=100, bbox_inches="tight")
+    plt.close(fig)
+
+
+def final_critics_figure(runs: list[ToyRun], path, title: str) -> None:
+    """The last snapshot of each run side by side: one task, several Lipschitz tools."""
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, len(runs), figsize=(3.4 * len(runs), 3.7), squeeze=False)
+    for ax, run in zip(axes[0], runs):
+        snap = run.snapshots[-1]
+        _draw_critic(ax, run, snap.critic_values, snap.samples)
+        ax.set_title(f"{run.label}, step {snap.step}\n{_quality(run.modes, run.n_modes, run.high_quality)}"
+                     f"{',' if run.modes is not None else ''} W1 {run.w1_to_data:.3f}", fontsize=9)
+    axes[0][0].legend(loc="lower left", fontsize=7, markerscale=4, framealpha=0.8)
+    fig.suptitle(title, fontsize=11)
+    fig.savefig(path, dpi=100, bbox_inches="tight")
+    plt.close(fig)
+
+
+def w_tracking_figure(runs: list[ToyRun], path) -> None:
+    """Per run: (left) exact W1 and the critic's estimate against the step, on two y-axes because a clipped
+    critic estimates K * W for an unknown K; (right) estimate against W1, with the correlations."""
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(len(runs), 2, figsize=(10, 3.2 * len(runs)), squeeze=False,
+                             gridspec_kw={"width_ratios": [2, 1]})
+    for (ax, ax_sc), run in zip(axes, runs):
+        steps = [e.step for e in run.evaluations]
+        w1 = [e.w1 for e in run.evaluations]
+        est = [e.w_estimate for e in run.evaluations]
+        ax.plot(steps, w1, "o-", color="black", ms=3, label="exact W1(generated, real)")
+        ax.axhline(run.w1_floor_eval, color="gray", ls=":", lw=1,
+                   label=f"floor: W1(real, real) = {run.w1_floor_eval:.3f}")
+        ax.set_ylabel("exact W1")
+        ax.set_xlabel("generator step")
+        right = ax.twinx()
+        raw = np.asarray(run.log.w_estimate)
+        right.plot(run.log.step, raw, color="tab:blue", alpha=0.15, lw=0.5)
+        right.plot(steps, est, "s-", color="tab:blue", ms=3, label="critic's W estimate (smoothed)")
+        right.set_ylabel("W estimate", color="tab:blue")
+        # Both axes start at 0 and end 10% above their curve's maximum, so the two curves can be compared
+        # by shape; the raw per-step estimates (faint) are noisier and may leave the frame.
+        ax.set_ylim(0, 1.1 * max(w1 + [run.w1_floor_eval]))
+        right.set_ylim(min(0.0, 1.1 * min(est)), 1.1 * max(max(est), 1e-12))
+        lines = ax.get_legend_handles_labels()
+        more = right.get_legend_handles_labels()
+        ax.legend(lines[0] + more[0], lines[1] + more[1], fontsize=7, loc="best", framealpha=0.9)
+        ax.set_title(f"{run.label} on {run.data.name}", fontsize=10)
+        r, rho = run.correlation()
+        ax_sc.scatter(w1, est, c=steps, cmap="viridis", s=14)
+        ax_sc.set_xlabel("exact W1")
+        ax_sc.set_ylabel("W estimate")
+        ax_sc.set_title(f"Pearson r = {r:.3f}, Spearman = {rho:.3f}", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100, bbox_inches="tight")
+    plt.close(fig)
+
+
+def weight_histograms(runs: list[ToyRun], weights: list[np.ndarray], clip_value: float, path) -> None:
+    """A histogram of each critic's weights with the clipping bounds +-c drawn, and the share of weights
+    within 1% of them. Each panel's x-range is its own: clipped weights live in [-c, c], others do not."""
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, len(runs), figsize=(4.6 * len(runs), 3.4), squeeze=False)
+    for ax, run, w in zip(axes[0], runs, weights):
+        ax.hist(w, bins=101, color="tab:purple")
+        for sign in (-1, 1):
+            ax.axvline(sign * clip_value, color="tab:red", ls="--", lw=1)
+        share = fraction_at_bound(w, clip_value)
+        ax.set_title(f"{run.label}: {100 * share:.1f}% of weights within 1% of +-c\n"
+                     f"(c = {clip_value}, red lines)", fontsize=9)
+        ax.set_xlabel("critic weight")
+        ax.set_yscale("log")
+        ax.locator_params(axis="x", nbins=5)
+    axes[0][0].set_ylabel("count (log scale)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100, bbox_inches="tight")
+    plt.close(fig)
+
+
+def gradient_norm_histograms(runs: list[ToyRun], path) -> None:
+    """||grad_x f(x_hat)|| at interpolates between real and generated samples, one histogram per run; the
+    optimal critic has norm 1 there (Gulrajani et al. 2017, Prop. 1)."""
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, len(runs), figsize=(4.2 * len(runs), 3.2), squeeze=False)
+    for ax, run in zip(axes[0], runs):
+        norms = run.gradient_norms
+        ax.hist(norms, bins=50, color="tab:green")
+        ax.axvline(1.0, color="black", ls="--", lw=1)
+        ax.set_title(f"{run.label}: mean {norms.mean():.3g}, max {norms.max():.3g}", fontsize=9)
+        ax.set_xlabel("||grad_x f(x_hat)||")
+    axes[0][0].set_ylabel("interpolates")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100, bbox_inches="tight")
+    plt.close(fig)
