@@ -450,6 +450,20 @@ def draw_generator_noise(workload, rng, dtype=np.float32):
     return rng.standard_normal((workload.batch_size, workload.noise_dim), dtype=dtype)
 
 
+def resolve_setup(workload, variant, critic, generator, gp_weight, seed):
+    """(workload, gp_weight, critic layers, generator layers) with the defaults filled in: the workload by
+    name, the penalty weight of the workload, PyTorch-initialised weights from ``seed`` where none are given.
+    Shared by :class:`HandwrittenWGAN` and :class:`tinywgan.torch_reference.TorchWGAN`."""
+    workload = WORKLOADS[workload] if isinstance(workload, str) else workload
+    if variant not in VARIANTS:
+        raise ValueError(f"variant must be one of {sorted(VARIANTS)}; got {variant!r}")
+    gp_weight = workload.gp_weight if gp_weight is None else gp_weight
+    init = np.random.default_rng(seed)
+    critic = as_layers(critic) if critic is not None else init_mlp(workload.critic_sizes, init)
+    generator = as_layers(generator) if generator is not None else init_mlp(workload.generator_sizes, init)
+    return workload, gp_weight, critic, generator
+
+
 class HandwrittenWGAN:
     """One WGAN training iteration (``n_critic`` critic steps, then one generator step) on NumPy arrays.
 
@@ -460,15 +474,9 @@ class HandwrittenWGAN:
 
     def __init__(self, workload="toy", variant="gp", critic=None, generator=None, *, gp_weight=None,
                  n_critic=5, real_sampler=None, copy=True, seed=0):
-        self.workload = WORKLOADS[workload] if isinstance(workload, str) else workload
-        if variant not in VARIANTS:
-            raise ValueError(f"variant must be one of {sorted(VARIANTS)}; got {variant!r}")
+        self.workload, self.gp_weight, critic, generator = resolve_setup(
+            workload, variant, critic, generator, gp_weight, seed)
         self.variant, self.n_critic, self.real_sampler = variant, n_critic, real_sampler
-        self.gp_weight = self.workload.gp_weight if gp_weight is None else gp_weight
-        init = np.random.default_rng(seed)
-        critic = as_layers(critic) if critic is not None else init_mlp(self.workload.critic_sizes, init)
-        generator = (as_layers(generator) if generator is not None
-                     else init_mlp(self.workload.generator_sizes, init))
         self.critic = [(W.copy(), b.copy()) for W, b in critic] if copy else critic
         self.generator = [(W.copy(), b.copy()) for W, b in generator] if copy else generator
         self.dtype = self.critic[0][0].dtype

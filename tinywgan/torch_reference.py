@@ -12,8 +12,7 @@ same NumPy generator (:func:`~tinywgan.handwritten.draw_critic_inputs`), ``torch
 """
 from __future__ import annotations
 
-from tinywgan.handwritten import (VARIANTS, WORKLOADS, as_layers, draw_critic_inputs, draw_generator_noise,
-                                  init_mlp)
+from tinywgan.handwritten import VARIANTS, draw_critic_inputs, draw_generator_noise, resolve_setup
 
 
 def torch_available() -> bool:
@@ -55,18 +54,11 @@ class TorchWGAN:
 
     def __init__(self, workload="toy", variant="gp", critic=None, generator=None, *, gp_weight=None,
                  n_critic=5, real_sampler=None, seed=0):
-        import numpy as np
         import torch
         self.torch = torch
-        self.workload = WORKLOADS[workload] if isinstance(workload, str) else workload
-        if variant not in VARIANTS:
-            raise ValueError(f"variant must be one of {sorted(VARIANTS)}; got {variant!r}")
+        self.workload, self.gp_weight, critic, generator = resolve_setup(
+            workload, variant, critic, generator, gp_weight, seed)
         self.variant, self.n_critic, self.real_sampler = variant, n_critic, real_sampler
-        self.gp_weight = self.workload.gp_weight if gp_weight is None else gp_weight
-        init = np.random.default_rng(seed)
-        critic = as_layers(critic) if critic is not None else init_mlp(self.workload.critic_sizes, init)
-        generator = (as_layers(generator) if generator is not None
-                     else init_mlp(self.workload.generator_sizes, init))
         self.dtype = critic[0][0].dtype
         wl = self.workload
         self.critic = _mlp(torch, critic, wl.critic_activation, "identity")
