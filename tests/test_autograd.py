@@ -245,3 +245,12 @@ def test_pow_needs_a_constant_exponent():
 def test_unknown_device_is_named():
     with pytest.raises(ValueError, match="'tpu'"):
         tw.zeros(3, device="tpu")
+
+
+def test_generator_accepts_dtypes_of_every_spelling(device):
+    """A name, NumPy's dtype objects, and the device's own dtype (cupy.float32 is numpy.float32)."""
+    rng = tw.Generator(0, device)
+    xp = backend.namespace(device)
+    for dtype in ("float32", np.float32, np.dtype("float32"), xp.float32):
+        assert rng.normal((2,), dtype=dtype).dtype == xp.float32
+    assert rng.integers(0, 3, (4,), dtype=xp.int64).dtype == xp.int64

@@ -212,11 +212,14 @@ class Generator:
         self._rng = np.random.default_rng(seed)
 
     def _out(self, a, dtype):
-        xp = self.xp
-        dtype = getattr(xp, dtype) if isinstance(dtype, str) else dtype
-        if self.device == "cpu":
-            return a.astype(dtype, copy=False)
-        return xp.asarray(a.astype(str(getattr(dtype, "name", dtype)).split(".")[-1], copy=False))
+        """The host array ``a`` as ``dtype`` (a name, or a dtype of any backend) on this generator's device."""
+        import numpy as np
+        try:
+            name = np.dtype(dtype).name  # 'float32', np.float32, cupy.float32 (which is np.float32)
+        except TypeError:
+            name = str(dtype).split(".")[-1]  # array_api_strict.float32
+        a = a.astype(name, copy=False)
+        return a if self.device == "cpu" else self.xp.asarray(a)
 
     def normal(self, shape, mean=0.0, std=1.0, dtype="float32"):
         """Samples of N(mean, std**2) with the given shape."""

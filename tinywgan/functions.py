@@ -721,7 +721,7 @@ def getitem(x, index):
     if isinstance(index, list):
         index = x.xp.asarray(index)
     if _is_array_index(index):
-        if index.ndim != 1 or _float_kind(index):
+        if index.ndim != 1 or _not_integer(index):
             raise TypeError(f"getitem: an array index must be 1-D integers; got shape {tuple(index.shape)}, "
                             f"dtype {index.dtype}")
         backend.array_namespace(x.data, index)
@@ -735,7 +735,7 @@ def getitem(x, index):
     return GetItem(index)(x)
 
 
-def _float_kind(a) -> bool:
+def _not_integer(a) -> bool:
     xp = backend.array_namespace(a)
     return a.dtype in (xp.float32, xp.float64, xp.bool)
 
