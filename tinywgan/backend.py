@@ -89,12 +89,11 @@ def _cupy_namespace(cupy):
             "astype": lambda x, dtype, copy=True: x.astype(dtype, copy=copy),
             "matrix_transpose": lambda x: cupy.swapaxes(x, -1, -2),
             "pow": cupy.power,
-            "isdtype": None,
         }
         ns = types.ModuleType("cupy")
         ns.__dict__.update({k: getattr(cupy, k) for k in dir(cupy) if not k.startswith("__")})
         for k, v in shims.items():
-            if not hasattr(cupy, k) and v is not None:
+            if not hasattr(cupy, k):
                 setattr(ns, k, v)
         _CUPY = ns
     return _CUPY

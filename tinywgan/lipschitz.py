@@ -126,9 +126,13 @@ class SpectralNorm(Module):
         return u, v
 
     def sigma(self) -> Tensor:
-        """The current estimate u^T W v of the largest singular value (differentiable in W)."""
+        """The current estimate u^T W v of the largest singular value (differentiable in W; u is not advanced)."""
         W = self.linear.weight
         u, v = self._power_iteration(W.data, self.u, 1)
+        return self._estimate(W, u, v)
+
+    def _estimate(self, W: Tensor, u, v) -> Tensor:
+        # sigma = u^T W v = sum_ij W_ij u_i v_j, with u and v constants of the graph (Miyato et al., Alg. 1).
         xp = W.xp
         return F.sum(W * (xp.reshape(u, (-1, 1)) * xp.reshape(v, (1, -1))))
 
@@ -137,9 +141,7 @@ class SpectralNorm(Module):
         u, v = self._power_iteration(W.data, self.u, self.n_power_iterations)
         if is_grad_enabled():
             self.u = u
-        xp = W.xp
-        sigma = F.sum(W * (xp.reshape(u, (-1, 1)) * xp.reshape(v, (1, -1))))  # u^T W v
-        return W / sigma
+        return W / self._estimate(W, u, v)
 
     def forward(self, x):
         return F.linear(x, self.normalized_weight(), self.linear.bias)

@@ -46,6 +46,12 @@ class Module:
             if isinstance(value, Module):
                 yield name, value
 
+    def modules(self) -> Iterator["Module"]:
+        """This module and every module inside it, depth first."""
+        yield self
+        for _, child in self.named_children():
+            yield from child.modules()
+
     def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
         """(dotted name, parameter) for this module and its sub-modules, in definition order. A parameter
         shared by two layers is listed once, under its first name (an optimizer must step it once)."""

@@ -188,7 +188,7 @@ class WGANTrainer:
     """
 
     def __init__(self, config: WGANConfig, sample_real: Callable, generator: Module, critic: Module):
-        if config.lipschitz == "sn" and not any(isinstance(m, SpectralNorm) for m in _modules(critic)):
+        if config.lipschitz == "sn" and not any(isinstance(m, SpectralNorm) for m in critic.modules()):
             raise ValueError("WGANConfig.lipschitz is 'sn' but the critic has no SpectralNorm layer: wrap it "
                              "with tinywgan.lipschitz.spectral_norm(critic)")
         self.config, self.sample_real = config, sample_real
@@ -297,12 +297,6 @@ def train(config: WGANConfig, sample_real: Callable, generator: Module, critic: 
               f"{log.wall_time[-1]:.1f} s: W estimate {log.w_estimate[-1]:.4f}, "
               f"generator loss {log.generator_loss[-1]:.4f}")
     return log
-
-
-def _modules(module: Module):
-    yield module
-    for _, child in module.named_children():
-        yield from _modules(child)
 
 
 def _progress(config: WGANConfig, start: int):
