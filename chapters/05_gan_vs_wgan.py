@@ -194,7 +194,7 @@ def compare(args, steps: int, batch: int, width: int, n_eval: int) -> dict:
     if zero > 0:
         print(f"   A 0 above is exact: for {100 * zero:.0f} % of the fakes D(x) underflows to 0 in float32 (the "
               "logit is below")
-        print("   about -87, where exp(logit) is smaller than float32's smallest number): their slope is 0.")
+        print("   about -103, where exp(logit) is under float32's smallest subnormal, 1.4e-45): their slope is 0.")
     return {"D": D, "gp": gp, "clip": clip, "d_trace": d_trace, "gp_trace": gp_trace,
             "clip_trace": clip_trace, "slopes": slopes, "median": median, "mean": mean}
 

@@ -34,7 +34,7 @@ the paper's at every scale. Chapter 7 reruns exactly this run, with the same see
 gradient penalty.
 
 Run: python chapters/06_wgan_weight_clipping.py [--dataset 8gaussians|25gaussians|swissroll] [--paper]
-     [--steps N] [--quick] [--out DIR] [--seed N] [--device cpu|gpu]
+     [--steps N] [--quick] [--out DIR] [--seed N] [--device cpu|gpu|strict]
 """
 from __future__ import annotations
 

@@ -34,14 +34,14 @@ This chapter
 
 Settings. The paper's toy run (--paper: 3 hidden layers of 512 units, 100k steps, Adam lr 1e-4 with betas
 (0.5, 0.9) and lambda 0.1 for the toy sets, as in its released code; for a GPU) would take days on two CPU
-cores. The default fits in about 10 minutes there: 3 x 128 units, 8000 generator steps, and larger learning
-rates, 5e-4 for the critic and 2e-4 for the generator (tinywgan.experiment.CPU, CPU_LR, CPU_CRITIC_LR).
+cores. The default takes about 6 minutes there (the target is 10): 3 x 128 units, 8000 generator steps,
+and larger learning rates, 5e-4 for the critic and 2e-4 for the generator (tinywgan.experiment.CPU, CPU_LR, CPU_CRITIC_LR).
 Penalty weight 0.1 as in the toy code: with lambda = 10 the toy generator stays collapsed on one mode for
 thousands of steps. Budgets are in generator steps, not wall time, so a run is the same run on every
 machine; the time per step is printed.
 
 Run: python chapters/07_wgan_gradient_penalty.py [--dataset 8gaussians|25gaussians|swissroll] [--paper]
-     [--steps N] [--quick] [--out DIR] [--seed N] [--device cpu|gpu]
+     [--steps N] [--quick] [--out DIR] [--seed N] [--device cpu|gpu|strict]
 """
 from __future__ import annotations
 

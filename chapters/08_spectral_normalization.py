@@ -30,7 +30,7 @@ Settings: those of chapter 7 (3 x 128 units, 8000 generator steps, Adam lr 5e-4 
 for the generator; --paper: 512 units, 100k steps, lr 1e-4), so the two runs differ only in the tool.
 
 Run: python chapters/08_spectral_normalization.py [--dataset 8gaussians|25gaussians|swissroll] [--paper]
-     [--steps N] [--with-clipping] [--quick] [--out DIR] [--seed N] [--device cpu|gpu]
+     [--steps N] [--with-clipping] [--quick] [--out DIR] [--seed N] [--device cpu|gpu|strict]
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Every chapter is a script that runs on its own and follows the chapter conventions of DESIGN.md.
+"""Every chapter is a script that runs on its own and follows the chapter conventions (README, "Set up, run, test").
 
 Each chapter's claims (the numbers it prints) are tested, with ``--quick``, in the test file of its topic:
 tests/test_ot.py (01), tests/test_divergences.py (02), tests/test_chapters_03_05.py, tests/test_chapters_06_08.py,

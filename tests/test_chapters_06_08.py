@@ -167,7 +167,7 @@ def test_scale_options():
 
 
 def test_08_runs_on_the_bare_array_api(tmp_path):
-    """array_api_strict stands in for CuPy (DESIGN.md): the experiment code uses nothing NumPy-only."""
+    """array_api_strict stands in for CuPy (README, "Architecture"): the experiment code uses nothing NumPy-only."""
     claims = _run("08_spectral_normalization.py", tmp_path, "--device", "strict")
     _check_run_claims(claims["sn"])
     assert claims["sn"]["gradient_norm_max"] <= claims["sn_lipschitz_bound"] * (1 + 1e-4)

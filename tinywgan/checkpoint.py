@@ -328,8 +328,6 @@ class Checkpoint:
                            f"{str(a.dtype).split('.')[-1]} in the module")
 
     def _check_generator(self, item: str, generator: backend.Generator) -> None:
-        if generator.device == "gpu":
-            self._fail(f"generator {item!r}: restoring the state of CuPy's generator is not supported")
         saved = self.generators[item].get("bit_generator", {}).get("bit_generator")
         live = generator.state_dict()["bit_generator"]["bit_generator"]
         if saved != live:

@@ -59,8 +59,8 @@ def log_softmax(logits, axis: int = -1) -> Tensor:
 def one_hot(labels, n_classes: int = N_CLASSES, dtype=None):
     """An (n, n_classes) array with 1 at column ``labels[i]`` of row i and 0 elsewhere (``labels`` an integer
     array of any backend; the result lives on its device, float32 unless ``dtype`` says otherwise)."""
-    xp = backend.array_namespace(labels)
     labels = labels.data if isinstance(labels, Tensor) else labels
+    xp = backend.array_namespace(labels)
     classes = xp.reshape(xp.arange(n_classes, dtype=labels.dtype), (1, n_classes))
     hits = xp.reshape(labels, (-1, 1)) == classes
     return backend.astype(hits, xp.float32 if dtype is None else dtype)
@@ -149,7 +149,7 @@ def predict_proba(classifier: Callable, images, batch_size: int = 1000):
             parts.append(F.exp(log_softmax(logits, axis=1)).data)
     if not parts:
         return xp.zeros((0, N_CLASSES), dtype=xp.float32)
-    concat = getattr(xp, "concat", None) or xp.concatenate  # the standard's name; older CuPy lacks it
+    concat = xp.concat  # backend fills the standard's name in for CuPy releases that lack it
     return parts[0] if len(parts) == 1 else concat(parts, axis=0)
 
 

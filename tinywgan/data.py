@@ -6,7 +6,8 @@ whose modes are known, so that :mod:`tinywgan.metrics` can count the modes a gen
 
 Every sampler takes a :class:`tinywgan.backend.Generator` and returns a float32 array on ``rng.device``,
 built from ``rng.normal`` / ``rng.integers`` / ``rng.uniform`` and array API operations only, so it runs
-unchanged on NumPy, CuPy and array_api_strict. The same seed on the same device gives the same samples.
+unchanged on NumPy, CuPy and array_api_strict. The same seed gives the same samples (the random numbers are
+drawn on the host for every device; only the devices' float32 arithmetic can differ).
 
 >>> from tinywgan.backend import Generator
 >>> data = toy_dataset("8gaussians")

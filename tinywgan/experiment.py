@@ -269,9 +269,16 @@ def run_toy(label: str, config: WGANConfig, data: ToyData, scale: Scale,
 
 def input_gradient_norms(critic: Module, real, fake, rng: Generator) -> np.ndarray:
     """||grad_x f(x_hat)|| at random interpolates x_hat between real and fake samples, the points where
-    Gulrajani et al. 2017 (Eq. 3) apply their penalty; a 1-Lipschitz critic has all of them <= 1."""
-    x_hat = interpolate(real, fake, rng)
-    return critic_gradient_norms(critic, x_hat).numpy()
+    Gulrajani et al. 2017 (Eq. 3) apply their penalty; a 1-Lipschitz critic has all of them <= 1.
+    Measuring records a graph, which would advance spectral norm's power iteration: its u is put back."""
+    n = min(real.shape[0], fake.shape[0])
+    saved = [(m, m.u) for m in critic.modules() if isinstance(m, SpectralNorm)]
+    try:
+        x_hat = interpolate(real[:n, ...], fake[:n, ...], rng)
+        return critic_gradient_norms(critic, x_hat).numpy()
+    finally:
+        for m, u in saved:
+            m.u = u
 
 
 def linear_layers(critic: Module) -> list:

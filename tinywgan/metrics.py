@@ -60,7 +60,7 @@ def mode_coverage(samples, centres, std: float, k: float = 3.0) -> ModeCoverage:
 
 
 def w1_to_data(samples, data, *, seed: int = 0) -> float:
-    """Exact W1 between the empirical distributions of ``samples`` and ``data``, by linear programming.
+    """Exact W1 between the empirical distributions of ``samples`` and ``data``, by optimal assignment.
 
     W1(mu, nu) = min over couplings pi of sum_ij pi_ij ||x_i - y_j||   (Villani 2009, Def. 6.1; with
     n = m points of weight 1/n an optimal coupling is a permutation, which ``tinywgan.ot.emd`` finds).

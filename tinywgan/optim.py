@@ -96,7 +96,7 @@ class Optimizer:
             "optimizer": type(self).__name__,
             "num_parameters": len(self.params),
             "hyperparameters": self.hyperparameters,
-            "state": {i: {k: (_copy(v) if k != "step" else v) for k, v in s.items()}
+            "state": {i: {k: (backend.copy(v) if k != "step" else v) for k, v in s.items()}
                       for i, s in sorted(self.state.items())},
         }
 
@@ -112,7 +112,7 @@ class Optimizer:
         for key, entry in state_dict.get("state", {}).items():
             i = int(key)
             device = backend.device_of(self.params[i].data)
-            state[i] = {k: v if k == "step" else _copy(backend.to_device(v, device))
+            state[i] = {k: v if k == "step" else backend.copy(backend.to_device(v, device))
                         for k, v in entry.items()}
         self._configure(**hyperparameters)
         self.state = state
@@ -208,7 +208,7 @@ class SGD(Optimizer):
         if self.momentum:
             b = state.get("momentum_buffer")
             if b is None:
-                b = state["momentum_buffer"] = _copy(g)
+                b = state["momentum_buffer"] = backend.copy(g)
             else:
                 b *= self.momentum
                 b += g if self.dampening == 0 else (1 - self.dampening) * g
@@ -376,15 +376,6 @@ def _at_least(owner: str, name: str, value, low: float) -> float:
     if not value >= low:  # also refuses NaN
         raise ValueError(f"{owner}: {name} must be >= {low}; got {value}")
     return value
-
-
-def _copy(a):
-    """A new array equal to ``a`` (the standard's ``asarray(a, copy=True)``; older CuPy lacks ``copy=``)."""
-    xp = backend.array_namespace(a)
-    try:
-        return xp.asarray(a, copy=True)
-    except TypeError:
-        return a.copy()
 
 
 def _dtype_name(dtype) -> str:

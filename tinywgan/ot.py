@@ -186,7 +186,7 @@ def cost_matrix(x, y, p: float = 2):
             blocks.append(xp.sum(diff ** p, axis=-1) ** (1.0 / p))
     if len(blocks) == 1:
         return blocks[0]
-    concat = getattr(xp, "concat", None) or xp.concatenate  # the standard's name; older CuPy lacks it
+    concat = xp.concat  # backend fills the standard's name in for CuPy releases that lack it
     return concat(blocks, axis=0)
 
 

@@ -8,7 +8,8 @@ so importing this module costs nothing (and the chapters pick the Agg backend fi
   the other (Arjovsky et al. 2017, Fig. 3: the loss that tracks sample quality);
 * :func:`weight_histograms`: the critic's weights, with +-c marked (Gulrajani et al. 2017, Fig. 1b);
 * :func:`gradient_norm_histograms`: ||grad_x f|| at interpolates, with the unit norm the optimal critic
-  has marked (Gulrajani et al. 2017, Prop. 1).
+  has marked (Gulrajani et al. 2017, Prop. 1);
+* :func:`final_critics_figure`: the final samples and critics of several runs side by side.
 """
 from __future__ import annotations
 

@@ -129,7 +129,7 @@ class TrainLog:
     w_estimate: list = field(default_factory=list)       # E f(real) - E f(fake), no penalty
     penalty: list = field(default_factory=list)
     generator_loss: list = field(default_factory=list)
-    clipped_fraction: list = field(default_factory=list)  # share of critic weights moved by clipping
+    clipped_fraction: list = field(default_factory=list)  # share of critic parameters moved by the last clip
     wall_time: list = field(default_factory=list)        # seconds since the start of the run
 
     def append(self, **row) -> None:
