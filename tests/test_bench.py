@@ -12,7 +12,8 @@ import pytest
 
 from tinywgan import bench
 from tinywgan import handwritten as hw
-from tinywgan.torch_reference import torch_available
+from tinywgan.torch_reference import (TorchOn, TorchProcess, TorchProcessError, TorchWGAN, torch_available,
+                                      torch_gradients, torch_wgan)
 
 QUICK_SMALL = ["--quick", "--small", "--no-progress"]
 
@@ -86,7 +87,7 @@ def test_a_wrong_critic_gradient_stops_the_bench(monkeypatch):
 def test_a_wrong_generator_gradient_stops_the_bench(monkeypatch):
     monkeypatch.setattr(hw, "generator_gradients", _perturbed(hw.generator_gradients, 1))
     with pytest.raises(bench.GradientMismatch, match=r"'mnist'.*'clip'.*generator\.0\.weight"):
-        bench.check_gradients(bench.workload("mnist", small=True), "clip", with_torch=False)
+        bench.check_gradients(bench.workload("mnist", small=True), "clip")
 
 
 def test_weights_are_shared_by_every_implementation():
@@ -106,12 +107,36 @@ def test_torch_on_another_device_runs_the_same_steps():
     """The device wrapper used for the GPU row, exercised on the CPU: the same losses as TorchWGAN."""
     wl = bench.workload("toy", small=True)
     critic, generator = bench.initial_weights(wl, seed=0)
-    plain = bench.TorchWGAN(wl, "gp", critic=critic, generator=generator)
-    wrapped = bench.torch_wgan(wl, "gp", critic, generator, device="cpu")
-    wrapped.torch = bench._TorchOn(wrapped.torch, "cpu")
+    plain = TorchWGAN(wl, "gp", critic=critic, generator=generator)
+    wrapped = torch_wgan(wl, "gp", critic, generator, device="cpu")
+    wrapped.torch = TorchOn(wrapped.torch, "cpu")
     a = plain.iteration(np.random.default_rng(1))
     b = wrapped.iteration(np.random.default_rng(1))
     assert a == b
+
+
+@pytest.mark.skipif(not torch_available(), reason="needs PyTorch")
+def test_torch_runs_in_a_child_process_and_reports_its_errors():
+    """The bench's PyTorch runs in a child: its gradients equal the in-process ones, it times iterations
+    of the steps it was set up with, and a failure there is raised here with the child's traceback."""
+    import os
+    wl = bench.workload("mnist", small=True)
+    critic, generator = bench.initial_weights(wl, seed=0, dtype=np.float64)
+    rng = np.random.default_rng(1)
+    real, z, alpha = hw.draw_critic_inputs(wl, "gp", rng, np.float64)
+    fake = hw.mlp_forward(generator, z, wl.generator_activation, wl.generator_output).output
+    args = (wl, "gp", critic, generator, real, fake, alpha, z, wl.gp_weight)
+    with TorchProcess(threads=1) as child:
+        assert child.info["threads"] == 1 and child._process.pid != os.getpid()
+        for got, want in zip(child.gradients(*args), torch_gradients(*args)):
+            for g, w in zip(got, want):
+                np.testing.assert_array_equal(g, w)
+        child.setup(wl, "clip", *bench.initial_weights(wl, seed=0), seed=0)
+        assert all(child.iteration() > 0 for _ in range(2))
+        with pytest.raises(TorchProcessError, match=r"'setup'(.|\n)*ValueError: variant must be one of .*'nonsense'"):
+            child.setup(wl, "nonsense", critic, generator)
+        assert child.iteration() > 0  # the child survives a failed request
+    assert not child._process.is_alive()
 
 
 def test_bad_options_are_refused():
@@ -136,7 +161,7 @@ def test_the_device_path_works_off_numpy(variant):
     wl = bench.workload("toy", small=True)
     check = bench.check_gradients(wl, variant, device="strict")
     assert check["passed"] and not check["torch_checked"]
-    runners = bench.make_runners(wl, variant, "strict", seed=0, with_torch=False)
+    runners = bench.make_runners(wl, variant, "strict", seed=0)
     assert sorted(runners) == ["tinywgan"]  # the hand-written iteration is NumPy only
     samples = bench.time_round_robin(runners, warmup=0, repeat=1)
     assert samples["tinywgan"][0] > 0

@@ -21,9 +21,13 @@ a :class:`GradientMismatch` naming the workload, variant, parameter and error (e
 
 Timing: warm-up iterations first; then the implementations take turns (round-robin, the order rotating
 every round) so that load from other processes falls on all of them alike; the table gives the median over
-the repeats. On a GPU the device is synchronised before each reading of the clock.
+the repeats. On a GPU the device is synchronised before each reading of the clock. PyTorch runs in a child
+process (:class:`~tinywgan.torch_reference.TorchProcess`), which times its own iterations: with PyTorch's
+OpenMP pool and NumPy's OpenBLAS pool in one process, each pool's threads polled for work on the cores the
+other was using, and on a two-core machine the two-thread ratios swung by 20% between runs.
 
-Threads: ``--threads N`` sets the BLAS (OpenBLAS / MKL / OpenMP) thread count and PyTorch's. BLAS reads its
+Threads: ``--threads N`` sets the BLAS (OpenBLAS / MKL / OpenMP) thread count and PyTorch's (without it,
+PyTorch gets as many threads as NumPy's BLAS has). BLAS reads its
 environment when NumPy loads it, so when the bench runs as a script the variables are set at the top of
 this module, before NumPy is imported; in-process callers (``main([...])`` after NumPy is loaded) get the
 count set at run time through ``threadpoolctl`` when it is installed, or OpenBLAS's own
@@ -33,7 +37,8 @@ swing 10x from run to run; ``--threads 1`` gives steady numbers.
 
 ``python -m tinywgan.bench --quick`` (CI: 1 warm-up, 2 timed iterations, 1 thread, the real sizes) checks
 the gradients; timings are printed, never asserted. ``--small`` (hidden layers of 64, batch 32) is for the
-tests. PyTorch on the GPU row runs :class:`TorchWGAN`'s own steps on CUDA, the batch drawn on the host.
+tests. PyTorch on the GPU row runs :class:`~tinywgan.torch_reference.TorchWGAN`'s own steps on CUDA, the
+batch drawn on the host.
 """
 from __future__ import annotations
 
@@ -77,7 +82,7 @@ from . import handwritten as hw  # noqa: E402
 from .autograd import Tensor, grad, no_grad  # noqa: E402
 from .data import toy_dataset  # noqa: E402
 from .lipschitz import gradient_penalty  # noqa: E402
-from .torch_reference import TorchWGAN, torch_available  # noqa: E402
+from .torch_reference import TorchProcess, TorchProcessError, torch_installed  # noqa: E402
 from .wgan import WGANConfig, WGANTrainer, critic_loss, generator_loss  # noqa: E402
 
 WORKLOAD_NAMES = ("toy", "mnist")
@@ -241,35 +246,16 @@ def _compare(got, want, what: str, wl, variant: str, device: str, tolerance: flo
     return rel_err
 
 
-def _torch_gradients(wl, variant, critic, generator, real, fake, alpha, z, gp_weight):
-    """PyTorch's critic gradients (loss + penalty) and generator gradients for the same numbers, as flat
-    lists in our ``(in, out)`` convention."""
-    tw = TorchWGAN(wl, variant, critic=critic, generator=generator, gp_weight=gp_weight)
-    torch, D, G = tw.torch, tw.critic, tw.generator
-    ours = lambda gs: [g.detach().numpy().T if g.ndim == 2 else g.detach().numpy() for g in gs]  # noqa: E731
-    r, f = torch.from_numpy(real), torch.from_numpy(fake)
-    loss = D(f).mean() - D(r).mean()
-    if alpha is not None:
-        a = torch.from_numpy(alpha)
-        x_hat = (a * r + (1 - a) * f).requires_grad_(True)
-        out = D(x_hat)
-        (g,) = torch.autograd.grad(out, x_hat, grad_outputs=torch.ones_like(out), create_graph=True)
-        loss = loss + gp_weight * ((g.norm(2, dim=1) - 1) ** 2).mean()
-    critic_grads = ours(torch.autograd.grad(loss, list(D.parameters())))
-    g_loss = -D(G(torch.from_numpy(z))).mean()
-    generator_grads = ours(torch.autograd.grad(g_loss, list(G.parameters())))
-    return critic_grads, generator_grads
-
-
 def check_gradients(wl: hw.Workload, variant: str, device: str = "cpu", seed: int = 0,
-                    with_torch: bool = True, tolerance: float = TOLERANCE) -> dict:
+                    torch_process: TorchProcess | None = None, tolerance: float = TOLERANCE) -> dict:
     """Check, in float64 on one fixed batch, that tinywgan's gradients equal the hand-derived ones:
 
     * the critic's ``d/dtheta [mean f(x~) - mean f(x) + lambda mean (||grad f(x_hat)|| - 1)^2]``
       (no penalty for ``clip``), tinywgan by ``backward()`` through :func:`~tinywgan.lipschitz.gradient_penalty`
       with the same ``alpha``, against :func:`tinywgan.handwritten.critic_gradients`;
     * the generator's ``d/dtheta [-mean f(g(z))]`` against :func:`tinywgan.handwritten.generator_gradients`;
-    * PyTorch's, for both, when ``with_torch`` and it is installed.
+    * PyTorch's, for both, computed in ``torch_process`` (a :class:`~tinywgan.torch_reference.TorchProcess`)
+      when one is given and ``device`` is the CPU.
 
     Returns ``{"workload", "variant", "device", "passed", "max_rel_error", "torch_checked"}``; raises
     :class:`GradientMismatch` naming the parameter when any entry is off by more than ``tolerance``.
@@ -311,10 +297,10 @@ def check_gradients(wl: hw.Workload, variant: str, device: str = "cpu", seed: in
     for name, g, want in zip(generator_names, grad(g_loss, G.parameters()), hw.flat(hw_generator)):
         errors.append(compare(host(g.data), want, f"d(generator loss)/d(generator.{name}), tinywgan vs hand-written,"))
 
-    torch_checked = bool(with_torch and device == "cpu" and torch_available())  # PyTorch's check runs on the CPU
+    torch_checked = torch_process is not None and device == "cpu"  # PyTorch's check runs on the CPU
     if torch_checked:
-        t_critic, t_generator = _torch_gradients(wl, variant, critic, generator, real, fake, alpha, z_generator,
-                                                 gp_weight)
+        t_critic, t_generator = torch_process.gradients(wl, variant, critic, generator, real, fake, alpha,
+                                                        z_generator, gp_weight)
         for name, got, want in zip(critic_names, t_critic, hw.flat(hw_critic)):
             errors.append(compare(got, want, f"d(critic loss)/d(critic.{name}), PyTorch vs hand-written,"))
         for name, got, want in zip(generator_names, t_generator, hw.flat(hw_generator)):
@@ -329,80 +315,59 @@ def check_gradients(wl: hw.Workload, variant: str, device: str = "cpu", seed: in
 
 @dataclass
 class Runner:
-    """One implementation ready to run iterations: ``run()`` is one training iteration and ``sync()``
-    waits for the device (a no-op on the CPU)."""
+    """One implementation ready to run: ``timed()`` runs one training iteration and returns the seconds it
+    took, the device synchronised before each reading of the clock."""
     name: str
-    run: Callable[[], object]
-    sync: Callable[[], None]
+    timed: Callable[[], float]
 
 
-class _TorchOn:
-    """``torch`` with ``from_numpy`` landing on ``device``: lets :class:`TorchWGAN`'s own steps (which
-    draw with NumPy and call ``torch.from_numpy``) run on CUDA unchanged. The batch is drawn on the host
-    and copied over, a few KB per step."""
-
-    def __init__(self, torch, device: str):
-        self._torch, self._device = torch, device
-
-    def from_numpy(self, a):
-        return self._torch.from_numpy(a).to(self._device)
-
-    def __getattr__(self, name):
-        return getattr(self._torch, name)
+def clocked(run: Callable[[], object], sync: Callable[[], None] = lambda: None) -> Callable[[], float]:
+    """``run`` timed by the wall clock, with ``sync()`` (waiting for a GPU's queue) before both readings."""
+    def timed():
+        sync()
+        t0 = time.perf_counter()
+        run()
+        sync()
+        return time.perf_counter() - t0
+    return timed
 
 
-def torch_wgan(wl, variant, critic, generator, device: str = "cpu", seed: int = 0) -> TorchWGAN:
-    """A :class:`TorchWGAN` whose networks live on the torch ``device`` ('cpu' or 'cuda')."""
-    tw = TorchWGAN(wl, variant, critic=critic, generator=generator, seed=seed)
-    if device != "cpu":
-        tw.critic.to(device)  # parameters move in place: the optimizers still hold them
-        tw.generator.to(device)
-        tw.torch = _TorchOn(tw.torch, device)
-    return tw
-
-
-def _torch_cuda_available() -> bool:
-    import torch
-    return torch.cuda.is_available()
-
-
-def make_runners(wl, variant: str, device: str, seed: int, with_torch: bool) -> dict:
-    """The implementations of one table row, built from the same float32 initial weights."""
+def make_runners(wl, variant: str, device: str, seed: int, torch_process: TorchProcess | None = None) -> dict:
+    """The implementations of one table row, built from the same float32 initial weights. PyTorch runs
+    in ``torch_process`` when one is given (on CUDA for the GPU row, if the child sees CUDA)."""
     critic, generator = initial_weights(wl, seed)
     runners = {}
     D, G = critic_and_generator(wl, critic, generator, device)
     trainer = WGANTrainer(wgan_config(wl, variant, device, seed), real_sampler(wl), G, D)
     steps = itertools.count()
-    runners["tinywgan"] = Runner("tinywgan", lambda: trainer.iteration(next(steps)),
-                                 lambda: backend.synchronize(device))
+    runners["tinywgan"] = Runner("tinywgan", clocked(lambda: trainer.iteration(next(steps)),
+                                                     lambda: backend.synchronize(device)))
     if device == "cpu":  # the hand-written iteration is NumPy only
         h = hw.HandwrittenWGAN(wl, variant, critic=critic, generator=generator, seed=seed)
         h_rng = np.random.default_rng(seed)
-        runners["handwritten"] = Runner("handwritten", lambda: h.iteration(h_rng), lambda: None)
-    if with_torch and torch_available():
-        import torch
-        torch_device = "cpu" if device == "cpu" else "cuda"
-        if torch_device == "cpu" or _torch_cuda_available():
-            tw = torch_wgan(wl, variant, critic, generator, torch_device, seed)
-            t_rng = np.random.default_rng(seed)
-            sync = (lambda: None) if torch_device == "cpu" else torch.cuda.synchronize
-            runners["pytorch"] = Runner("pytorch", lambda: tw.iteration(t_rng), sync)
+        runners["handwritten"] = Runner("handwritten", clocked(lambda: h.iteration(h_rng)))
+    if torch_process is not None and (device == "cpu" or torch_process.info["cuda"]):
+        torch_process.setup(wl, variant, critic, generator, "cpu" if device == "cpu" else "cuda", seed)
+        runners["pytorch"] = Runner("pytorch", torch_process.iteration)  # timed in the child
     return runners
 
 
-def time_round_robin(runners: dict, warmup: int, repeat: int, progress=None) -> dict:
+def time_round_robin(runners: dict, warmup: int, repeat: int, progress=None, pause: float = 0.0) -> dict:
     """Milliseconds of each of ``repeat`` iterations per runner, after ``warmup`` untimed ones. The runners
-    take turns, the order rotating each round, so background load falls on all of them alike."""
+    take turns, the order rotating each round, so background load falls on all of them alike.
+
+    ``pause`` seconds of sleep come before each iteration: a thread pool (OpenBLAS's, PyTorch's OpenMP)
+    keeps its idle threads polling for work for up to ~0.1 s after its last job, and without the pause they
+    would take cores from the implementation timed next (which, with two threads on two cores, measured
+    PyTorch 30-80% slower than PyTorch timed alone)."""
     order = list(runners.values())
     samples = {r.name: [] for r in order}
     for round_ in range(warmup + repeat):
         k = round_ % len(order)
         for r in order[k:] + order[:k]:
-            r.sync()
-            t0 = time.perf_counter()
-            r.run()
-            r.sync()  # a GPU queues work: wait for it before reading the clock
-            elapsed = time.perf_counter() - t0
+            if pause:
+                time.sleep(pause)
+            elapsed = r.timed()
             if round_ >= warmup:
                 samples[r.name].append(1000 * elapsed)
             if progress is not None:
@@ -414,7 +379,7 @@ def time_round_robin(runners: dict, warmup: int, repeat: int, progress=None) -> 
 # Reporting
 
 
-def _header(args, threads) -> dict:
+def _header(args, threads, torch_info) -> dict:
     try:
         blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
         blas = f"{blas.get('name')} {blas.get('version')}"
@@ -426,9 +391,8 @@ def _header(args, threads) -> dict:
                 blas_threads=threads, torch=None, torch_threads=None, cupy=None, gpu=None,
                 load_average=os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
                 warmup=args.warmup, repeat=args.repeat, small=args.small)
-    if not args.no_torch and torch_available():
-        import torch
-        meta["torch"], meta["torch_threads"] = torch.__version__, torch.get_num_threads()
+    if torch_info is not None:
+        meta["torch"], meta["torch_threads"] = torch_info["version"], torch_info["threads"]
     if backend.gpu_available():
         cp = backend.namespace("gpu")
         meta["cupy"] = cp.__version__
@@ -455,6 +419,7 @@ def format_table(results: dict) -> str:
         f"date {m['date']}  machine {m['machine']} ({m['cpu_count']} CPUs, {m['platform']})",
         f"Python {m['python']}  NumPy {m['numpy']} ({m['blas']}, {_threads(m['blas_threads'])})  "
         f"PyTorch {m['torch'] or '—'}" + (f" ({_threads(m['torch_threads'])})" if m["torch"] else "")
+        + (" in a child process" if m["torch"] else "")
         + f"  CuPy {m['cupy'] or '—'}" + (f" ({m['gpu']})" if m["gpu"] else ""),
         f"warm-up {m['warmup']}, {m['repeat']} timed iterations each, implementations interleaved round-robin"
         + (f"; load average {m['load_average']:.2f}" if m["load_average"] is not None else "")
@@ -465,8 +430,7 @@ def format_table(results: dict) -> str:
         "gradient check (float64, rel. tolerance %g): " % TOLERANCE + ", ".join(
             f"{c['workload']}/{c['variant']}/{c['device']} ok ({c['max_rel_error']:.1e}"
             + (", +PyTorch)" if c["torch_checked"] else ")") for c in results["gradient_checks"]),
-        "",
-    ]
+    ] + ([m["torch_note"]] if m.get("torch_note") else []) + [""]
     head = ("workload", "variant", "device", "tinywgan", "hand-written", "PyTorch", "tiny/hand", "tiny/torch")
     rows = [head] + [(r["workload"], r["variant"], r["device"], _fmt_ms(r["ms"]["tinywgan"]),
                       _fmt_ms(r["ms"]["handwritten"]), _fmt_ms(r["ms"]["pytorch"]),
@@ -530,24 +494,29 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> dict:
     """Run the bench; print the table; return ``{"meta", "gradient_checks", "rows", "summary"}`` (and save
-    it with ``--json``). Raises :class:`GradientMismatch` when the implementations disagree."""
+    it with ``--json``). Raises :class:`GradientMismatch` when the implementations disagree.
+
+    PyTorch, when installed and not ``--no-torch``, runs in a child process
+    (:class:`~tinywgan.torch_reference.TorchProcess`) with the same thread count as NumPy's BLAS; if it
+    cannot start there, the bench says why and goes on without it."""
     args = parse_args(argv)
     restore = set_blas_threads(args.threads) if args.threads else (lambda: None)
-    with_torch = not args.no_torch and torch_available()
-    torch_threads = None
-    if with_torch:
-        import torch
-        torch_threads = torch.get_num_threads()
-        torch.set_num_threads(args.threads or blas_threads() or torch_threads)
+    torch_process = torch_note = None
     try:
-        return _run(args, with_torch)
+        if not args.no_torch and torch_installed():
+            try:
+                torch_process = TorchProcess(threads=args.threads or blas_threads())
+            except TorchProcessError as err:
+                torch_note = f"PyTorch left out: it did not start in a child process ({err})"
+                print(torch_note, file=sys.stderr)
+        return _run(args, torch_process, torch_note)
     finally:  # an in-process caller (the tests) gets its thread counts back
+        if torch_process is not None:
+            torch_process.close()
         restore()
-        if torch_threads is not None:
-            torch.set_num_threads(torch_threads)
 
 
-def _run(args, with_torch: bool) -> dict:
+def _run(args, torch_process: TorchProcess | None, torch_note: str | None) -> dict:
     gpu = backend.gpu_available()
     if args.device == "gpu" and not gpu:
         raise SystemExit("--device gpu: CuPy sees no GPU here (pip install -e '.[gpu]' on a CUDA machine)")
@@ -557,23 +526,24 @@ def _run(args, with_torch: bool) -> dict:
     cases = [(w, v, d) for w in workloads for v in variants for d in devices]
 
     # 1. Do the implementations compute the same thing? Checked before anything is timed.
-    checks = [check_gradients(workload(w, args.small), v, d, args.seed, with_torch)
-              for w, v, d in cases]
+    checks = [check_gradients(workload(w, args.small), v, d, args.seed, torch_process) for w, v, d in cases]
 
     # 2. Time them.
     progress = None
     if not args.no_progress:
         from tqdm import tqdm
-        torch_gpu = with_torch and gpu and _torch_cuda_available()
-        n_impl = {"cpu": 2 + with_torch, "gpu": 1 + torch_gpu}
+        with_torch = torch_process is not None
+        n_impl = {"cpu": 2 + with_torch, "gpu": 1 + (with_torch and torch_process.info["cuda"])}
         progress = tqdm(total=sum(n_impl[d] for _, _, d in cases) * (args.warmup + args.repeat), desc="bench",
                         unit="it", file=sys.stderr, leave=False, disable=None)
+    threads = blas_threads()
+    pause = float(os.environ.get("TINYWGAN_BENCH_PAUSE", "0" if threads == 1 else "0.25"))
     rows = []
     for w, v, d in cases:
         if progress is not None:
             progress.set_description(f"{w}/{v}/{d}")
-        runners = make_runners(workload(w, args.small), v, d, args.seed, with_torch)
-        samples = time_round_robin(runners, args.warmup, args.repeat, progress)
+        runners = make_runners(workload(w, args.small), v, d, args.seed, torch_process)
+        samples = time_round_robin(runners, args.warmup, args.repeat, progress, pause)
         ms = {name: (statistics.median(samples[name]) if name in samples else None) for name in IMPLEMENTATIONS}
         ratio = lambda other: ms["tinywgan"] / ms[other] if ms[other] else None  # noqa: E731
         rows.append(dict(workload=w, variant=v, device=d, ms=ms, samples_ms=samples,
@@ -582,7 +552,9 @@ def _run(args, with_torch: bool) -> dict:
     if progress is not None:
         progress.close()
 
-    results = dict(meta=_header(args, blas_threads()), gradient_checks=checks, rows=rows, summary=_summary(rows))
+    meta = _header(args, blas_threads(), torch_process.info if torch_process is not None else None)
+    meta["torch_note"] = torch_note
+    results = dict(meta=meta, gradient_checks=checks, rows=rows, summary=_summary(rows))
     print(format_table(results))
     if args.json:
         with open(args.json, "w") as f:

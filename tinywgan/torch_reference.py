@@ -9,8 +9,19 @@ It mirrors :class:`tinywgan.handwritten.HandwrittenWGAN` step for step: the same
 same NumPy generator (:func:`~tinywgan.handwritten.draw_critic_inputs`), ``torch.optim.Adam`` or
 ``torch.optim.RMSprop`` with the variant's settings, and the gradient penalty by double backprop
 (``torch.autograd.grad(..., create_graph=True)``), as in Gulrajani et al.'s reference code.
+
+:class:`TorchProcess` runs all of that in a child process, which is how the bench times it: PyTorch's
+OpenMP thread pool and NumPy's OpenBLAS pool then never live in one process. In one process, each pool's
+idle threads keep polling for work for a while after their last job, on the cores the other library is
+computing on; on a two-core machine that swung the two-thread timings by 20% from run to run.
 """
 from __future__ import annotations
+
+import importlib.util
+import multiprocessing
+import os
+import time
+import traceback
 
 from tinywgan.handwritten import VARIANTS, draw_critic_inputs, draw_generator_noise, resolve_setup
 
@@ -123,3 +134,165 @@ class TorchWGAN:
         for _ in range(self.n_critic):
             critic_loss = self.critic_step(rng)
         return critic_loss, self.generator_step(rng)
+
+
+def torch_gradients(workload, variant, critic, generator, real, fake, alpha, z, gp_weight):
+    """PyTorch's critic gradients (loss + penalty at ``x_hat = alpha real + (1 - alpha) fake``, or no
+    penalty when ``alpha`` is None) and generator gradients (of ``-mean f(g(z))``) for the given NumPy
+    numbers, as flat lists ``[W_1, b_1, ...]`` in our ``(in, out)`` convention. The bench compares them
+    with the hand-written ones."""
+    tw = TorchWGAN(workload, variant, critic=critic, generator=generator, gp_weight=gp_weight)
+    torch, D, G = tw.torch, tw.critic, tw.generator
+    ours = lambda gs: [g.detach().numpy().T if g.ndim == 2 else g.detach().numpy() for g in gs]  # noqa: E731
+    r, f = torch.from_numpy(real), torch.from_numpy(fake)
+    loss = D(f).mean() - D(r).mean()
+    if alpha is not None:  # Gulrajani et al. 2017, Eq. 3
+        a = torch.from_numpy(alpha)
+        x_hat = (a * r + (1 - a) * f).requires_grad_(True)
+        out = D(x_hat)
+        (g,) = torch.autograd.grad(out, x_hat, grad_outputs=torch.ones_like(out), create_graph=True)
+        loss = loss + gp_weight * ((g.norm(2, dim=1) - 1) ** 2).mean()
+    critic_grads = ours(torch.autograd.grad(loss, list(D.parameters())))
+    g_loss = -D(G(torch.from_numpy(z))).mean()
+    generator_grads = ours(torch.autograd.grad(g_loss, list(G.parameters())))
+    return critic_grads, generator_grads
+
+
+class TorchOn:
+    """``torch`` with ``from_numpy`` landing on ``device``: lets :class:`TorchWGAN`'s own steps (which
+    draw with NumPy and call ``torch.from_numpy``) run on CUDA unchanged. The batch is drawn on the host
+    and copied over, a few KB per step."""
+
+    def __init__(self, torch, device: str):
+        self._torch, self._device = torch, device
+
+    def from_numpy(self, a):
+        return self._torch.from_numpy(a).to(self._device)
+
+    def __getattr__(self, name):
+        return getattr(self._torch, name)
+
+
+def torch_wgan(workload, variant, critic, generator, device: str = "cpu", seed: int = 0) -> TorchWGAN:
+    """A :class:`TorchWGAN` whose networks live on the torch ``device`` ('cpu' or 'cuda')."""
+    tw = TorchWGAN(workload, variant, critic=critic, generator=generator, seed=seed)
+    if device != "cpu":
+        tw.critic.to(device)  # parameters move in place: the optimizers still hold them
+        tw.generator.to(device)
+        tw.torch = TorchOn(tw.torch, device)
+    return tw
+
+
+def torch_installed() -> bool:
+    """True when a ``torch`` package can be found, without importing it (the bench's parent process
+    never loads PyTorch; a broken installation shows up when :class:`TorchProcess` starts)."""
+    return importlib.util.find_spec("torch") is not None
+
+
+class TorchProcessError(RuntimeError):
+    """PyTorch failed in the child process; the message carries the child's traceback."""
+
+
+class TorchProcess:
+    """PyTorch in a child process (``multiprocessing``'s spawn start, a pipe for the requests).
+
+    ``threads`` sets ``torch.set_num_threads`` there (and the OpenMP / BLAS variables before PyTorch
+    loads). :attr:`info` holds ``{"version", "threads", "cuda"}`` as the child sees them. Requests:
+    :meth:`gradients` (:func:`torch_gradients`), :meth:`setup` (a :class:`TorchWGAN` and its NumPy
+    generator, on 'cpu' or 'cuda') and :meth:`iteration` (one iteration of it, timed in the child, the
+    device synchronised before each reading of the clock). Use it as a context manager, or call
+    :meth:`close`. Anything that fails in the child raises :class:`TorchProcessError` here.
+    """
+
+    def __init__(self, threads: int | None = None):
+        context = multiprocessing.get_context("spawn")
+        self._conn, child_end = context.Pipe()
+        self._process = context.Process(target=_serve, args=(child_end, threads), daemon=True,
+                                        name="tinywgan-torch")
+        self._process.start()
+        child_end.close()
+        try:
+            self.info = self._call("info")
+        except BaseException:
+            self.close()
+            raise
+
+    def _call(self, *request):
+        try:
+            self._conn.send(request)
+            status, value = self._conn.recv()
+        except (EOFError, OSError) as err:
+            raise TorchProcessError(f"the PyTorch child process ended while answering {request[0]!r} "
+                                    f"(exit code {self._process.exitcode})") from err
+        if status != "ok":
+            raise TorchProcessError(f"PyTorch failed in the child process on {request[0]!r}:\n{value}")
+        return value
+
+    def gradients(self, *args):
+        return self._call("gradients", *args)
+
+    def setup(self, workload, variant, critic, generator, device: str = "cpu", seed: int = 0) -> None:
+        self._call("setup", workload, variant, critic, generator, device, seed)
+
+    def iteration(self) -> float:
+        """Seconds one training iteration took, measured in the child."""
+        return self._call("iteration")
+
+    def close(self) -> None:
+        if self._process.is_alive():
+            try:
+                self._conn.send(("stop",))
+            except OSError:
+                pass
+            self._process.join(timeout=10)
+        if self._process.is_alive():
+            self._process.kill()
+            self._process.join()
+        self._conn.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def _serve(conn, threads):
+    """The child's loop: answer requests until told to stop (or the parent goes away)."""
+    if threads:
+        for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ[name] = str(threads)
+    state = {}
+
+    def info():
+        import torch
+        if threads:
+            torch.set_num_threads(int(threads))
+        return dict(version=torch.__version__, threads=torch.get_num_threads(), cuda=torch.cuda.is_available())
+
+    def setup(workload, variant, critic, generator, device, seed):
+        import numpy as np
+        import torch
+        state["wgan"] = torch_wgan(workload, variant, critic, generator, device, seed)
+        state["rng"] = np.random.default_rng(seed)
+        state["sync"] = torch.cuda.synchronize if device != "cpu" else (lambda: None)
+
+    def iteration():
+        state["sync"]()
+        t0 = time.perf_counter()
+        state["wgan"].iteration(state["rng"])
+        state["sync"]()
+        return time.perf_counter() - t0
+
+    handlers = dict(info=info, gradients=torch_gradients, setup=setup, iteration=iteration)
+    while True:
+        try:
+            request = conn.recv()
+        except (EOFError, OSError):
+            return
+        if request[0] == "stop":
+            return
+        try:
+            conn.send(("ok", handlers[request[0]](*request[1:])))
+        except Exception:
+            conn.send(("error", traceback.format_exc()))
