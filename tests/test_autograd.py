@@ -78,6 +78,24 @@ def test_shared_subexpression_accumulates():
     np.testing.assert_allclose(a.grad.numpy(), [2 * 1.5 + 3 * 1.5 ** 2])
 
 
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_gradients_summed_in_place_are_never_shared(device, create_graph):
+    """Without create_graph the walk adds a third contribution into a sum it made itself, in place. A sum
+    handed on to a backward() may come back as the gradient of several inputs (Add passes its gradient
+    to both operands unchanged), so from then on it must be added to out of place."""
+    x, w = leaf([1.0, 2.0], device), leaf([0.5, -1.0], device)
+    p, q = x * 1.0, (w * 1.0) * 1.0  # q one op deeper: t's Add is walked before p's other uses
+    t = p + q  # t's gradient (a sum of three) reaches p and q as one tensor
+    loss = t.sum() + (t * 2.0).sum() + (t * 3.0).sum() + (p * 4.0).sum() + (p * 5.0).sum()
+    gt, gx, gw = tw.grad(loss, [t, x, w], create_graph=create_graph)
+    np.testing.assert_allclose(gt.numpy(), [6.0, 6.0])  # 1 + 2 + 3
+    np.testing.assert_allclose(gx.numpy(), [15.0, 15.0])  # 6 through t, 4 + 5 directly
+    np.testing.assert_allclose(gw.numpy(), [6.0, 6.0])  # through t alone
+    loss.backward()
+    np.testing.assert_allclose(x.grad.numpy(), [15.0, 15.0])
+    np.testing.assert_allclose(w.grad.numpy(), [6.0, 6.0])
+
+
 def test_backward_accumulates_into_grad_and_grad_leaves_it_alone():
     x = leaf([1.0, 2.0])
     (x * x).sum().backward()

@@ -116,6 +116,14 @@ def test_clip_weights(device):
     assert np.all(np.abs(after) <= 0.01)
     inside = np.abs(before) <= 0.01
     np.testing.assert_array_equal(after[inside], before[inside])
+    for p in critic.parameters():
+        p.data = p.data * 3
+    data = [p.data for p in critic.parameters()]
+    outside = sum(int(np.sum(np.abs(p.numpy()) > 0.01)) for p in critic.parameters())
+    assert clip_weights(critic, 0.01, count=False) is None  # uncounted, and clipped all the same
+    assert outside > n and all(np.all(np.abs(p.numpy()) <= 0.01) for p in critic.parameters())
+    if device == "cpu":  # NumPy clips in place: the parameters keep their arrays
+        assert all(p.data is d for p, d in zip(critic.parameters(), data))
     with pytest.raises(ValueError, match="c must be > 0"):
         clip_weights(critic, 0.0)
 

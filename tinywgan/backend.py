@@ -267,6 +267,24 @@ def copy(x):
     return array_namespace(x).asarray(x, copy=True)
 
 
+def positive_mask(x):
+    """``[x > 0]`` as an array of ``x``'s dtype (1.0 where positive, else 0.0). NumPy and CuPy write the
+    comparison straight into a float array (one pass); the array API casts a boolean array (two)."""
+    xp = array_namespace(x)
+    if backend_name(xp) in ("numpy", "cupy"):
+        return xp.greater(x, 0, out=xp.empty_like(x))
+    return astype(x > 0, x.dtype)
+
+
+def clip_in_place(x, low: float, high: float):
+    """``x`` clipped into [low, high]: written into ``x`` itself where the namespace takes ``out=`` (NumPy,
+    CuPy: one pass, no new array), a new array elsewhere (the array API has no ``out=``). Use the result."""
+    xp = array_namespace(x)
+    if backend_name(xp) in ("numpy", "cupy"):
+        return xp.clip(x, low, high, out=x)
+    return xp.clip(x, low, high)
+
+
 def keep_freed_memory() -> bool:
     """Ask glibc's allocator to keep freed memory for reuse instead of returning it to the OS.
 

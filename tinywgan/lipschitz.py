@@ -20,18 +20,21 @@ from .autograd import Tensor, grad, is_grad_enabled
 from .nn import Linear, Module, Sequential
 
 
-def clip_weights(module: Module, c: float) -> int:
+def clip_weights(module: Module, c: float, count: bool = True) -> int | None:
     """Clip every parameter of ``module`` (biases included, as Arjovsky et al. do) into [-c, c], in place.
 
-    Returns how many values lay outside and were moved to the boundary.
+    Returns how many values lay outside and were moved to the boundary, or None with ``count=False``:
+    counting costs two more passes over the weights, and the trainer counts only at the last critic step
+    of each generator iteration (the one its log reports).
     """
     if not c > 0:
         raise ValueError(f"clip_weights: c must be > 0; got {c}")
-    clipped = 0
+    clipped = 0 if count else None
     for p in module.parameters():
-        xp = p.xp
-        clipped += int(xp.count_nonzero(xp.abs(p.data) > c))
-        p.data = xp.clip(p.data, -c, c)
+        if count:
+            xp = p.xp
+            clipped += int(xp.count_nonzero(xp.abs(p.data) > c))
+        p.data = backend.clip_in_place(p.data, -c, c)
     return clipped
 
 

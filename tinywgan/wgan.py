@@ -202,8 +202,10 @@ class WGANTrainer:
     def noise(self, n: int) -> Tensor:
         return Tensor(self.rng.normal((n, self.config.noise_dim)))
 
-    def critic_step(self, step: int) -> dict:
-        """One critic update; returns the W estimate, the penalty, the total loss and the clipped count."""
+    def critic_step(self, step: int, count_clipped: bool = True) -> dict:
+        """One critic update; returns the W estimate, the penalty, the total loss and, with weight clipping,
+        how many weights the clip moved (None when ``count_clipped`` is False: counting costs two passes
+        over the weights, so :meth:`iteration` counts at its last critic step only)."""
         config, critic = self.config, self.critic
         # ---- Critic: maximise E_{x~P_r}[f(x)] - E_{z~p(z)}[f(g(z))]  (Kantorovich-Rubinstein dual) ----------
         real = Tensor(self.sample_real(config.batch_size, self.rng))
@@ -226,7 +228,7 @@ class WGANTrainer:
         clipped = 0
         if config.lipschitz == "clip":
             # Arjovsky et al. 2017, Algorithm 1, line 7: w <- clip(w, -c, c) keeps f in a K-Lipschitz family.
-            clipped = clip_weights(critic, config.clip_value)
+            clipped = clip_weights(critic, config.clip_value, count=count_clipped)
         return {"w_estimate": -loss.item(), "penalty": 0.0 if penalty is None else penalty.item(),
                 "critic_loss": total_value, "clipped": clipped}
 
@@ -245,8 +247,9 @@ class WGANTrainer:
     def iteration(self, step: int) -> dict:
         """Generator iteration ``step`` (0-based): the critic's iterations, then the generator's update.
         Returns the log row (the critic's numbers are those of its last iteration)."""
-        for _ in range(critic_iterations(self.config, step)):
-            c = self.critic_step(step)
+        n_critic = critic_iterations(self.config, step)
+        for k in range(n_critic):
+            c = self.critic_step(step, count_clipped=k == n_critic - 1)
         g_loss = self.generator_step(step)
         return dict(step=step + 1, critic_loss=c["critic_loss"], w_estimate=c["w_estimate"],
                     penalty=c["penalty"], generator_loss=g_loss,
