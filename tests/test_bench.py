@@ -127,7 +127,7 @@ def test_torch_runs_in_a_child_process_and_reports_its_errors():
     fake = hw.mlp_forward(generator, z, wl.generator_activation, wl.generator_output).output
     args = (wl, "gp", critic, generator, real, fake, alpha, z, wl.gp_weight)
     with TorchProcess(threads=1) as child:
-        assert child.info["threads"] == 1 and child._process.pid != os.getpid()
+        assert child.info["threads"] == 1 and child.pid != os.getpid()
         for got, want in zip(child.gradients(*args), torch_gradients(*args)):
             for g, w in zip(got, want):
                 np.testing.assert_array_equal(g, w)
@@ -136,7 +136,7 @@ def test_torch_runs_in_a_child_process_and_reports_its_errors():
         with pytest.raises(TorchProcessError, match=r"'setup'(.|\n)*ValueError: variant must be one of .*'nonsense'"):
             child.setup(wl, "nonsense", critic, generator)
         assert child.iteration() > 0  # the child survives a failed request
-    assert not child._process.is_alive()
+    assert not child.alive()
 
 
 def test_bad_options_are_refused():

@@ -18,8 +18,10 @@ computing on; on a two-core machine that swung the two-thread timings by 20% fro
 from __future__ import annotations
 
 import importlib.util
-import multiprocessing
 import os
+import pickle
+import subprocess
+import sys
 import time
 import traceback
 
@@ -194,23 +196,29 @@ class TorchProcessError(RuntimeError):
 
 
 class TorchProcess:
-    """PyTorch in a child process (``multiprocessing``'s spawn start, a pipe for the requests).
+    """PyTorch in a child process: ``python -c`` running :func:`_serve`, requests and answers pickled over
+    its stdin and stdout (a private pipe between two processes of this package; nothing is unpickled from
+    a file). Unlike ``multiprocessing``, the child does not re-run the caller's main script.
 
     ``threads`` sets ``torch.set_num_threads`` there (and the OpenMP / BLAS variables before PyTorch
     loads). :attr:`info` holds ``{"version", "threads", "cuda"}`` as the child sees them. Requests:
     :meth:`gradients` (:func:`torch_gradients`), :meth:`setup` (a :class:`TorchWGAN` and its NumPy
     generator, on 'cpu' or 'cuda') and :meth:`iteration` (one iteration of it, timed in the child, the
     device synchronised before each reading of the clock). Use it as a context manager, or call
-    :meth:`close`. Anything that fails in the child raises :class:`TorchProcessError` here.
+    :meth:`close`. Anything that fails in the child raises :class:`TorchProcessError` here; the child's
+    own output goes to this process's stderr.
     """
 
     def __init__(self, threads: int | None = None):
-        context = multiprocessing.get_context("spawn")
-        self._conn, child_end = context.Pipe()
-        self._process = context.Process(target=_serve, args=(child_end, threads), daemon=True,
-                                        name="tinywgan-torch")
-        self._process.start()
-        child_end.close()
+        env = dict(os.environ)
+        package_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # tinywgan importable there
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+        if threads:
+            env.update({name: str(threads) for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                                                         "MKL_NUM_THREADS")})
+        self._process = subprocess.Popen(
+            [sys.executable, "-c", f"from tinywgan.torch_reference import _serve; _serve({threads!r})"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
         try:
             self.info = self._call("info")
         except BaseException:
@@ -219,14 +227,22 @@ class TorchProcess:
 
     def _call(self, *request):
         try:
-            self._conn.send(request)
-            status, value = self._conn.recv()
-        except (EOFError, OSError) as err:
+            pickle.dump(request, self._process.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+            self._process.stdin.flush()
+            status, value = pickle.load(self._process.stdout)
+        except (EOFError, OSError, pickle.UnpicklingError) as err:
             raise TorchProcessError(f"the PyTorch child process ended while answering {request[0]!r} "
-                                    f"(exit code {self._process.exitcode})") from err
+                                    f"(exit code {self._process.poll()})") from err
         if status != "ok":
             raise TorchProcessError(f"PyTorch failed in the child process on {request[0]!r}:\n{value}")
         return value
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid
+
+    def alive(self) -> bool:
+        return self._process.poll() is None
 
     def gradients(self, *args):
         return self._call("gradients", *args)
@@ -239,16 +255,17 @@ class TorchProcess:
         return self._call("iteration")
 
     def close(self) -> None:
-        if self._process.is_alive():
+        """Ask the child to stop (closing its stdin); kill it if it has not within 10 s."""
+        for stream in (self._process.stdin, self._process.stdout):
             try:
-                self._conn.send(("stop",))
+                stream.close()
             except OSError:
                 pass
-            self._process.join(timeout=10)
-        if self._process.is_alive():
+        try:
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
             self._process.kill()
-            self._process.join()
-        self._conn.close()
+            self._process.wait()
 
     def __enter__(self):
         return self
@@ -257,11 +274,13 @@ class TorchProcess:
         self.close()
 
 
-def _serve(conn, threads):
-    """The child's loop: answer requests until told to stop (or the parent goes away)."""
-    if threads:
-        for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-            os.environ[name] = str(threads)
+def _serve(threads):
+    """The child's loop: answer pickled requests on stdin until it closes. Anything printed (by PyTorch's C
+    code too) goes to stderr: file descriptor 1 is kept for the answers alone."""
+    answers = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    requests = sys.stdin.buffer
     state = {}
 
     def info():
@@ -287,12 +306,12 @@ def _serve(conn, threads):
     handlers = dict(info=info, gradients=torch_gradients, setup=setup, iteration=iteration)
     while True:
         try:
-            request = conn.recv()
-        except (EOFError, OSError):
-            return
-        if request[0] == "stop":
+            request = pickle.load(requests)
+        except EOFError:
             return
         try:
-            conn.send(("ok", handlers[request[0]](*request[1:])))
+            answer = ("ok", handlers[request[0]](*request[1:]))
         except Exception:
-            conn.send(("error", traceback.format_exc()))
+            answer = ("error", traceback.format_exc())
+        pickle.dump(answer, answers, protocol=pickle.HIGHEST_PROTOCOL)
+        answers.flush()
