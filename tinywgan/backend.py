@@ -216,7 +216,7 @@ class Generator:
         try:
             name = np.dtype(dtype).name  # 'float32', np.float32, cupy.float32 (which is np.float32)
         except TypeError:
-            name = str(dtype).split(".")[-1]  # array_api_strict.float32
+            name = dtype_name(dtype)  # array_api_strict.float32
         a = a.astype(name, copy=False)
         return a if self.device == "cpu" else self.xp.asarray(a)
 
@@ -265,6 +265,12 @@ def copy(x):
     if backend_name(array_namespace(x)) == "cupy":
         return x.copy()
     return array_namespace(x).asarray(x, copy=True)
+
+
+def dtype_name(dtype) -> str:
+    """``'float32'`` for NumPy's, CuPy's and array_api_strict's float32 alike (``str`` of the last gives
+    ``'array_api_strict.float32'``)."""
+    return str(dtype).split(".")[-1]
 
 
 def positive_mask(x):

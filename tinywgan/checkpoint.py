@@ -311,21 +311,10 @@ class Checkpoint:
             obj.load_state_dict(getattr(self, kind)[item])
 
     def _check_module(self, item: str, module: Module) -> None:
-        saved = self.modules[item]
-        live = {name: p.data for name, p in module.named_parameters()}
-        live.update(module.buffers())
-        missing, unexpected = sorted(set(live) - set(saved)), sorted(set(saved) - set(live))
-        if missing or unexpected:
-            self._fail(f"module {item!r} does not match the saved one: the module has {missing} that the "
-                       f"checkpoint lacks, the checkpoint has {unexpected} that the module lacks")
-        for name, a in live.items():
-            s = saved[name]
-            if tuple(s.shape) != tuple(a.shape):
-                self._fail(f"module {item!r}: {name!r} has shape {tuple(s.shape)} in the checkpoint and "
-                           f"{tuple(a.shape)} in the module")
-            if s.dtype.name != str(a.dtype).split(".")[-1]:
-                self._fail(f"module {item!r}: {name!r} has dtype {s.dtype.name} in the checkpoint and "
-                           f"{str(a.dtype).split('.')[-1]} in the module")
+        try:
+            module.check_state_dict(self.modules[item], source="the checkpoint")
+        except (KeyError, ValueError) as err:
+            self._fail(f"module {item!r} does not match the checkpoint: {err.args[0]}")
 
     def _check_generator(self, item: str, generator: backend.Generator) -> None:
         saved = self.generators[item].get("bit_generator", {}).get("bit_generator")

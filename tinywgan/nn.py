@@ -104,31 +104,43 @@ class Module:
         return out
 
     def load_state_dict(self, state: dict, strict: bool = True) -> None:
-        """Copy arrays into the parameters and buffers. Names, shapes and dtypes must match exactly (the error
-        names the entry and both values); with ``strict=False`` missing and unexpected names are allowed."""
+        """Copy arrays into the parameters and buffers, each onto its current device. Everything is checked
+        first (:meth:`check_state_dict`), so a state that does not fit changes nothing."""
+        own = dict(self.named_parameters())
+        buffers = self.buffers()
+        for name in self.check_state_dict(state, strict):
+            current = own[name].data if name in own else buffers[name]
+            array = backend.copy(backend.to_device(state[name], backend.device_of(current)))
+            if name in own:
+                own[name].data = array
+            else:
+                self._set_buffer(name, array)
+
+    def check_state_dict(self, state: dict, strict: bool = True, source: str = "the state") -> list[str]:
+        """Check ``state`` (name -> array) against this module, changing nothing; return the names to load.
+
+        Names must match (a KeyError listing the missing and unexpected ones; ``strict=False`` allows
+        both), and so must each entry's shape and dtype (a ValueError naming the entry and both values).
+        ``source`` names where ``state`` came from in the messages ("the checkpoint").
+        """
         own = dict(self.named_parameters())
         buffers = self.buffers()
         expected = set(own) | set(buffers)
         missing, unexpected = expected - set(state), set(state) - expected
         if strict and (missing or unexpected):
-            raise KeyError(f"load_state_dict: missing {sorted(missing)}, unexpected {sorted(unexpected)}")
-        checked = []
-        for name in sorted(expected & set(state)):  # check everything before changing anything
+            raise KeyError(f"missing {sorted(missing)}, unexpected {sorted(unexpected)} (missing: in the model "
+                           f"but not in {source}; unexpected: in {source} but not in the model)")
+        names = [name for name in list(own) + list(buffers) if name in state]  # the module's order
+        for name in names:
             current = own[name].data if name in own else buffers[name]
             new = state[name]
             if tuple(new.shape) != tuple(current.shape):
-                raise ValueError(f"load_state_dict: {name!r} has shape {tuple(current.shape)} in the model "
-                                 f"and {tuple(new.shape)} in the state")
-            if str(new.dtype).split(".")[-1] != str(current.dtype).split(".")[-1]:
-                raise ValueError(f"load_state_dict: {name!r} has dtype {current.dtype} in the model and "
-                                 f"{new.dtype} in the state")
-            checked.append((name, backend.device_of(current)))
-        for name, device in checked:
-            array = backend.copy(backend.to_device(state[name], device))
-            if name in own:
-                own[name].data = array
-            else:
-                self._set_buffer(name, array)
+                raise ValueError(f"{name!r} has shape {tuple(current.shape)} in the model and "
+                                 f"{tuple(new.shape)} in {source}")
+            if backend.dtype_name(new.dtype) != backend.dtype_name(current.dtype):
+                raise ValueError(f"{name!r} has dtype {backend.dtype_name(current.dtype)} in the model and "
+                                 f"{backend.dtype_name(new.dtype)} in {source}")
+        return names
 
     def to(self, device: str) -> "Module":
         """Move every parameter and buffer to ``device`` ('cpu', 'gpu', 'strict'), in place; returns self."""

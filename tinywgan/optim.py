@@ -154,9 +154,9 @@ class Optimizer:
                 if tuple(a.shape) != tuple(p.shape):
                     raise ValueError(f"{where}: state[{i}][{k!r}] has shape {tuple(a.shape)}; parameter {i} "
                                      f"has shape {tuple(p.shape)}")
-                if _dtype_name(a.dtype) != _dtype_name(p.dtype):
-                    raise ValueError(f"{where}: state[{i}][{k!r}] has dtype {_dtype_name(a.dtype)}; "
-                                     f"parameter {i} has dtype {_dtype_name(p.dtype)}")
+                if backend.dtype_name(a.dtype) != backend.dtype_name(p.dtype):
+                    raise ValueError(f"{where}: state[{i}][{k!r}] has dtype {backend.dtype_name(a.dtype)}; "
+                                     f"parameter {i} has dtype {backend.dtype_name(p.dtype)}")
         return hyperparameters
 
     def __repr__(self) -> str:
@@ -377,7 +377,3 @@ def _at_least(owner: str, name: str, value, low: float) -> float:
         raise ValueError(f"{owner}: {name} must be >= {low}; got {value}")
     return value
 
-
-def _dtype_name(dtype) -> str:
-    """``'float32'`` for NumPy's, CuPy's and array_api_strict's float32 alike."""
-    return str(dtype).split(".")[-1]
