@@ -74,6 +74,13 @@ def test_state_dict_round_trip_and_strict_checks():
     state["extra"] = np.zeros(1)
     with pytest.raises(KeyError, match=r"missing \['0.bias'\], unexpected \['extra'\]"):
         b.load_state_dict(state)
+    before = b.state_dict()
+    assert b.check_state_dict(state, strict=False) == ["0.weight", "2.weight", "2.bias"]  # module order
+    b.load_state_dict(state, strict=False)  # loads the three that fit, keeps 0.bias
+    np.testing.assert_array_equal(b[0].bias.numpy(), before["0.bias"])
+    np.testing.assert_array_equal(b[2].weight.numpy(), state["2.weight"])
+    with pytest.raises(ValueError, match=r"'2.weight' has shape \(5, 1\) in the model and \(4, 1\) in the file"):
+        b.check_state_dict({**a.state_dict(), "2.weight": np.zeros((4, 1), np.float32)}, source="the file")
 
 
 def test_state_dict_is_a_copy():
