@@ -24,7 +24,9 @@ every round) so that load from other processes falls on all of them alike; the t
 the repeats. On a GPU the device is synchronised before each reading of the clock. PyTorch runs in a child
 process (:class:`~tinywgan.torch_reference.TorchProcess`), which times its own iterations: with PyTorch's
 OpenMP pool and NumPy's OpenBLAS pool in one process, each pool's threads polled for work on the cores the
-other was using, and on a two-core machine the two-thread ratios swung by 20% between runs.
+other was using, and on a two-core machine the two-thread ratios swung by 20% between runs. For the same
+reason each timed iteration starts after a pause (0.25 s; none with one thread, where no pool exists;
+the environment variable ``TINYWGAN_BENCH_PAUSE`` sets it), so that idle threads have stopped polling.
 
 Threads: ``--threads N`` sets the BLAS (OpenBLAS / MKL / OpenMP) thread count and PyTorch's (without it,
 PyTorch gets as many threads as NumPy's BLAS has). BLAS reads its
@@ -537,7 +539,11 @@ def _run(args, torch_process: TorchProcess | None, torch_note: str | None) -> di
         progress = tqdm(total=sum(n_impl[d] for _, _, d in cases) * (args.warmup + args.repeat), desc="bench",
                         unit="it", file=sys.stderr, leave=False, disable=None)
     threads = blas_threads()
-    pause = float(os.environ.get("TINYWGAN_BENCH_PAUSE", "0" if threads == 1 else "0.25"))
+    pause = os.environ.get("TINYWGAN_BENCH_PAUSE", "0" if threads == 1 else "0.25")
+    try:
+        pause = float(pause)
+    except ValueError:
+        raise SystemExit(f"TINYWGAN_BENCH_PAUSE must be a number of seconds; got {pause!r}") from None
     rows = []
     for w, v, d in cases:
         if progress is not None:
