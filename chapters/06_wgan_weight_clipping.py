@@ -109,10 +109,7 @@ def main(argv=None) -> dict:
     plots.weight_histograms([run], [weights], c, out / "weight_histogram.png")
     print(f"\nFigures written to {out}/: samples_critic_clip.png w_estimate_vs_w1.png weight_histogram.png")
 
-    quality = (f"{run.modes}/{run.n_modes} modes, {100 * run.high_quality:.1f}% high quality, "
-               if run.modes is not None else "")
-    print(f"WGAN-clip on {data.name}, {scale.steps} steps ({run.ms_per_step:.0f} ms/step): {quality}W1 to data "
-          f"{run.w1_to_data:.4f}; W estimate vs W1 r = {r:.3f}; {100 * at_bound:.1f}% of weights at +-c")
+    print(ex.summary("WGAN-clip", run) + f"; W estimate vs W1 r = {r:.3f}; {100 * at_bound:.1f}% of weights at +-c")
     return {**ex.claims(run), "weights_at_bound": at_bound,
             "weights_at_bound_first": run.evaluations[0].weights_at_bound,
             "clipped_fraction_first": run.log.clipped_fraction[0], "initial_outside": outside,

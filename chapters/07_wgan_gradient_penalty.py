@@ -60,12 +60,6 @@ from tinywgan.cli import chapter_args, chapter_parser
 from tinywgan.data import toy_dataset
 
 
-def _table(runs, rows) -> None:
-    print("  " + " " * 44 + "".join(f"{run.label:>20s}" for run in runs))
-    for name, value in rows:
-        print(f"  {name:44s}" + "".join(f"{value(run):>20s}" for run in runs))
-
-
 def main(argv=None) -> dict:
     parser = chapter_parser(__doc__.splitlines()[0], "out/07_wgan_gradient_penalty")
     ex.add_toy_options(parser)
@@ -104,7 +98,8 @@ def main(argv=None) -> dict:
              lambda run: "-" if run.modes is None else f"{run.modes}/{run.n_modes}"),
             ("final samples: high quality (<= 3 std)",
              lambda run: "-" if run.modes is None else f"{100 * run.high_quality:.1f} %"),
-            (f"W1 to data ({gp.n_final} samples; floor {gp.w1_floor:.4f})", lambda run: f"{run.w1_to_data:.4f}"),
+            (f"W1 to data ({gp.scale.n_final} samples; floor {gp.w1_floor:.4f})",
+             lambda run: f"{run.w1_to_data:.4f}"),
             ("W estimate vs exact W1: Pearson r", lambda run: f"{run.correlation()[0]:.3f}"),
             ("final W estimate / final exact W1",
              lambda run: f"{run.evaluations[-1].w_estimate / run.evaluations[-1].w1:.3g}"),
@@ -112,7 +107,7 @@ def main(argv=None) -> dict:
             ("critic weights within 1% of +-c", lambda run: f"{100 * at_bound[run.label]:.1f} %"),
             ("critic weights: largest |w|", lambda run: f"{np.max(np.abs(weights[run.label])):.3g}"),
             ("ms per generator step", lambda run: f"{run.ms_per_step:.1f}")]
-    _table([clip, gp], rows)
+    ex.print_table([clip, gp], rows)
     w_gp, w_clip = weights[gp.label], weights[clip.label]
     print(f"  Penalised critic: gradient norms at interpolates average {np.mean(gp.gradient_norms):.3g} "
           f"(the penalty's target is 1), weights in [{w_gp.min():.3f}, {w_gp.max():.3f}].")
@@ -131,12 +126,9 @@ def main(argv=None) -> dict:
     names = "samples_critic_gp.png w_estimate_vs_w1.png weight_histograms.png gradient_norms.png clip_vs_gp.png"
     print(f"\nFigures written to {out}/: {names}")
 
-    quality = (f"{gp.modes}/{gp.n_modes} modes, {100 * gp.high_quality:.1f}% high quality, "
-               if gp.modes is not None else "")
-    print(f"WGAN-GP on {data.name}, {scale.steps} steps ({gp.ms_per_step:.0f} ms/step): {quality}"
-          f"W1 to data {gp.w1_to_data:.4f} (clipping on the same budget: "
-          + (f"{clip.modes}/{clip.n_modes} modes, {100 * clip.high_quality:.1f}%, " if clip.modes is not None
-             else "") + f"W1 {clip.w1_to_data:.4f})")
+    clip_quality = (f"{clip.modes}/{clip.n_modes} modes, {100 * clip.high_quality:.1f}%, "
+                    if clip.modes is not None else "")
+    print(ex.summary("WGAN-GP", gp) + f" (clipping on the same budget: {clip_quality}W1 {clip.w1_to_data:.4f})")
     return {"gp": ex.claims(gp), "clip": ex.claims(clip),
             "gp_weights_at_bound": at_bound[gp.label], "clip_weights_at_bound": at_bound[clip.label]}
 

@@ -98,7 +98,6 @@ def main(argv=None) -> dict:
     print("\n== 3. Chapter 7's gradient penalty on the same budget ==\n  " + ex.describe(gp_config, scale, data))
     gp = ex.run_toy("gradient penalty", gp_config, data, scale)
     runs += [gp, sn]
-    print(f"\n  {f'{scale.steps} generator steps each':52s}" + "".join(f"{run.label:>20s}" for run in runs))
     rows = [("modes covered", lambda run: "-" if run.modes is None else f"{run.modes}/{run.n_modes}"),
             ("high-quality samples", lambda run: "-" if run.modes is None else f"{100 * run.high_quality:.1f} %"),
             (f"W1 to data (floor {sn.w1_floor:.4f})", lambda run: f"{run.w1_to_data:.4f}"),
@@ -108,8 +107,8 @@ def main(argv=None) -> dict:
             ("||grad f|| at interpolates: mean", lambda run: f"{np.mean(run.gradient_norms):.3g}"),
             ("||grad f|| at interpolates: max", lambda run: f"{np.max(run.gradient_norms):.3g}"),
             ("ms per generator step", lambda run: f"{run.ms_per_step:.1f}")]
-    for name, value in rows:
-        print(f"  {name:52s}" + "".join(f"{value(run):>20s}" for run in runs))
+    print()
+    ex.print_table(runs, rows, f"{scale.steps} generator steps each", name_width=52)
 
     out = args.out
     plots.snapshots_figure(sn, out / "samples_critic_sn.png",
@@ -119,10 +118,7 @@ def main(argv=None) -> dict:
     plots.final_critics_figure(runs, out / "compared.png", f"{data.name}, {scale.steps} generator steps each")
     print(f"\nFigures written to {out}/: samples_critic_sn.png w_estimate_vs_w1.png gradient_norms.png compared.png")
 
-    quality = (f"{sn.modes}/{sn.n_modes} modes, {100 * sn.high_quality:.1f}% high quality, "
-               if sn.modes is not None else "")
-    print(f"WGAN-SN on {data.name}, {scale.steps} steps ({sn.ms_per_step:.0f} ms/step): {quality}W1 to data "
-          f"{sn.w1_to_data:.4f}; gradient norms mean {np.mean(norms):.2f} <= bound {bound:.2f} "
+    print(ex.summary("WGAN-SN", sn) + f"; gradient norms mean {np.mean(norms):.2f} <= bound {bound:.2f} "
           f"(GP: {np.mean(gp.gradient_norms):.2f})")
     result = {"sn": ex.claims(sn), "gp": ex.claims(gp), "sn_layer_norms": normalised,
               "sn_raw_layer_norms": raw, "sn_lipschitz_bound": bound}

@@ -143,8 +143,7 @@ class ToyRun:
     label: str
     config: WGANConfig
     data: ToyData
-    width: int
-    depth: int
+    scale: Scale                         # the networks and the measuring; the steps trained are config.steps
     generator: Module
     critic: Module
     log: TrainLog
@@ -152,16 +151,19 @@ class ToyRun:
     snapshots: list = field(default_factory=list)
     grid: np.ndarray | None = None       # (grid,) coordinates of each axis
     real: np.ndarray | None = None       # the fixed real evaluation sample
-    modes: int | None = None             # final metrics, on n_final samples
-    n_modes: int | None = None
+    modes: int | None = None             # final metrics, on scale.n_final samples
     high_quality: float | None = None
     w1_to_data: float = float("nan")
     w1_floor: float = float("nan")       # W1 between two real samples of the same size
-    n_final: int = 0                     # samples behind the final metrics
     w1_floor_eval: float = float("nan")  # the same floor at the size of the evaluations (n_eval)
     gradient_norms: np.ndarray | None = None
     train_seconds: float = 0.0           # wall time of training alone (measuring excluded)
     eval_seconds: float = 0.0
+
+    @property
+    def n_modes(self) -> int | None:
+        """The number of modes of the data (None for a set without modes, the swiss roll)."""
+        return None if self.data.centres is None else len(self.data.centres)
 
     @property
     def ms_per_step(self) -> float:
@@ -204,8 +206,7 @@ def run_toy(label: str, config: WGANConfig, data: ToyData, scale: Scale,
     axis = np.linspace(-GRID_LIMIT, GRID_LIMIT, grid_size, dtype=np.float32)
     xx, yy = np.meshgrid(axis, axis)
     grid = Tensor(to_device(np.stack([xx.ravel(), yy.ravel()], axis=1), config.device))
-    run = ToyRun(label, config, data, width, depth, generator, critic, TrainLog(), grid=axis,
-                 real=to_numpy(real))
+    run = ToyRun(label, config, data, scale, generator, critic, TrainLog(), grid=axis, real=to_numpy(real))
     run.w1_floor_eval = w1_to_data(data.sample(n_eval, rng), run.real)
 
     eval_steps = sorted({max(1, round(steps * k / n_evals)) for k in range(1, n_evals + 1)})
@@ -216,7 +217,8 @@ def run_toy(label: str, config: WGANConfig, data: ToyData, scale: Scale,
         with no_grad():
             return generator(noise).numpy()
 
-    def coverage(samples):
+    def coverage(samples) -> tuple[int | None, float | None]:
+        """(modes covered, high-quality share), or (None, None) for a set without modes."""
         if data.centres is None:
             return None, None
         c = mode_coverage(samples, data.centres, data.std)
@@ -255,10 +257,7 @@ def run_toy(label: str, config: WGANConfig, data: ToyData, scale: Scale,
     with no_grad():
         samples = generator(Tensor(final_rng.normal((n_final, config.noise_dim)))).numpy()
     real_a, real_b = data.sample(n_final, final_rng), data.sample(n_final, final_rng)
-    if data.centres is not None:
-        c = mode_coverage(samples, data.centres, data.std)
-        run.modes, run.n_modes, run.high_quality = c.modes, c.n_modes, c.high_quality
-    run.n_final = n_final
+    run.modes, run.high_quality = coverage(samples)
     run.w1_to_data = w1_to_data(samples, real_a)
     run.w1_floor = w1_to_data(real_b, real_a)
     run.gradient_norms = input_gradient_norms(critic, real, Tensor(to_device(samples[:n_eval], config.device)),
@@ -350,9 +349,8 @@ def print_evaluations(run: ToyRun, bound: bool = False) -> None:
     print("  W estimate = E f(real) - E f(fake) of the training batches, averaged over the steps just before")
     head = "    step   W estimate   exact W1   modes   high-quality"
     print(head + ("   weights at +-c" if bound else ""))
-    n_modes = None if run.data.centres is None else len(run.data.centres)
     for e in run.evaluations:
-        quality = (f"{e.modes:3d}/{n_modes:<3d} {100 * e.high_quality:10.1f} %" if e.modes is not None
+        quality = (f"{e.modes:3d}/{run.n_modes:<3d} {100 * e.high_quality:10.1f} %" if e.modes is not None
                    else f"{'-':>7} {'-':>12}")
         extra = f"   {100 * e.weights_at_bound:10.1f} %" if bound else ""
         print(f"  {e.step:6d}  {e.w_estimate:11.4g}  {e.w1:9.4f}  {quality}{extra}")
@@ -368,10 +366,26 @@ def print_final(run: ToyRun) -> None:
               f"   (real data: 98.9 %)")
         print(f"  high-quality share at the evaluations of the last quarter: min {100 * late[0]:.1f} %, "
               f"median {100 * late[1]:.1f} %, max {100 * late[2]:.1f} %")
-    print(f"  W1(generated, real), {run.n_final} samples each          = {run.w1_to_data:.4f}"
+    print(f"  W1(generated, real), {run.scale.n_final} samples each          = {run.w1_to_data:.4f}"
           f"   (floor W1(real, real) = {run.w1_floor:.4f})")
     print(f"  training: {n} steps in {run.train_seconds:.1f} s = {run.ms_per_step:.1f} ms/step "
           f"(+ {run.eval_seconds:.1f} s measuring)")
+
+
+def print_table(runs: list[ToyRun], rows, title: str = "", name_width: int = 44) -> None:
+    """The runs side by side, one column each: ``rows`` are (name, run -> text) pairs, ``title`` heads the
+    column of names."""
+    print(f"  {title:{name_width}s}" + "".join(f"{run.label:>20s}" for run in runs))
+    for name, value in rows:
+        print(f"  {name:{name_width}s}" + "".join(f"{value(run):>20s}" for run in runs))
+
+
+def summary(name: str, run: ToyRun) -> str:
+    """The start of a chapter's one-line summary: data, steps, speed, modes and quality, W1 to the data."""
+    quality = (f"{run.modes}/{run.n_modes} modes, {100 * run.high_quality:.1f}% high quality, "
+               if run.modes is not None else "")
+    return (f"{name} on {run.data.name}, {run.config.steps} steps ({run.ms_per_step:.0f} ms/step): {quality}"
+            f"W1 to data {run.w1_to_data:.4f}")
 
 
 def late_quality(run: ToyRun) -> tuple[float, float, float]:
@@ -385,7 +399,7 @@ def late_quality(run: ToyRun) -> tuple[float, float, float]:
 def claims(run: ToyRun) -> dict:
     """The numbers a chapter claims about one run, by name."""
     r, rho = run.correlation()
-    return {"steps": run.config.steps, "width": run.width, "dataset": run.data.name,
+    return {"steps": run.config.steps, "width": run.scale.width, "dataset": run.data.name,
             "modes": run.modes, "n_modes": run.n_modes, "high_quality": run.high_quality,
             "w1_to_data": run.w1_to_data, "w1_floor": run.w1_floor,
             "w1_first": run.evaluations[0].w1, "w1_last": run.evaluations[-1].w1,

@@ -46,10 +46,9 @@ def snapshots_figure(run: ToyRun, path, title: str | None = None) -> None:
     import matplotlib.pyplot as plt
     n = len(run.snapshots)
     fig, axes = plt.subplots(1, n, figsize=(3.0 * n, 3.3), squeeze=False)
-    n_modes = None if run.data.centres is None else len(run.data.centres)
     for ax, snap in zip(axes[0], run.snapshots):
         _draw_critic(ax, run, snap.critic_values, snap.samples)
-        ax.set_title(f"step {snap.step}\n{_quality(snap.modes, n_modes, snap.high_quality)}", fontsize=9)
+        ax.set_title(f"step {snap.step}\n{_quality(snap.modes, run.n_modes, snap.high_quality)}", fontsize=9)
     axes[0][0].legend(loc="lower left", fontsize=7, markerscale=4, framealpha=0.8)
     fig.suptitle(title or f"{run.label} on {run.data.name}: samples over data, critic contours", fontsize=11)
     fig.savefig(path, dpi=100, bbox_inches="tight")
