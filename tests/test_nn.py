@@ -128,3 +128,44 @@ def test_shared_parameter_is_listed_once_and_failed_load_changes_nothing():
         b.load_state_dict(state)
     for k, v in b.state_dict().items():
         np.testing.assert_array_equal(v, before[k])
+
+
+def test_in_place_activations_change_no_gradient(device):
+    """An MLP running itself overwrites the Linear outputs it alone sees; gradients and the gradient
+    penalty's double backprop come out exactly as when its layers, called one by one, make new arrays."""
+    for activation in ("relu", "leaky_relu"):
+        mlp = nn.MLP([3, 6, 6, 1], activation=activation, rng=tw.Generator(0, device), dtype="float64")
+        x = tw.tensor(np.random.default_rng(1).standard_normal((5, 3)), device=device, requires_grad=True)
+        results = []
+        for run in (mlp, lambda h: [h := m(h) for m in mlp][-1]):  # in place; layer by layer
+            (g,) = tw.grad(run(x).sum(), [x], create_graph=True)
+            penalty = ((g * g).sum(axis=1).sqrt() - 1.0) ** 2
+            weight_grads = tw.grad(penalty.mean(), mlp.parameters(), allow_unused=True)  # biases: unused
+            results.append([g.numpy()] + [None if h is None else h.numpy() for h in weight_grads])
+        assert sum(a is not None for a in results[0]) == 4  # g and the three weight matrices
+        for a, b in zip(*results):
+            assert (a is None) == (b is None)
+            if a is not None:
+                np.testing.assert_array_equal(a, b)
+    z = mlp[0](x)
+    assert mlp[1](z).data is not z.data  # a layer called on its own leaves its input alone
+    seen = []
+    original = mlp[1].forward
+    mlp[1].forward = lambda h, inplace=None: seen.append(inplace) or original(h, inplace)
+    out = mlp(x)
+    assert seen == [True] and out.shape == (5, 1)  # the MLP asks for in place
+
+
+def test_in_place_is_taken_only_after_a_linear_op(device):
+    from tinywgan import functions as F
+    rng = tw.Generator(0, device)
+    W = tw.tensor(rng.normal((3, 4), dtype="float64"), requires_grad=True)
+    x = tw.tensor(rng.normal((2, 3), dtype="float64"), requires_grad=True)
+    z = F.linear(x, W)
+    assert F.relu(z, inplace=True).data is z.data  # after a Linear: written into z's array
+    t = F.tanh(F.linear(x, W))
+    assert F.relu(t, inplace=True).data is not t.data  # tanh's backward reads its output: kept
+    assert F.leaky_relu(x, 0.2, inplace=True).data is not x.data  # a leaf: never overwritten
+    before = x.numpy().copy()
+    F.relu(x, inplace=True)
+    np.testing.assert_array_equal(x.numpy(), before)

@@ -21,7 +21,8 @@ a :class:`GradientMismatch` naming the workload, variant, parameter and error (e
 
 Timing: warm-up iterations first; then the implementations take turns (round-robin, the order rotating
 every round) so that load from other processes falls on all of them alike; the table gives the median over
-the repeats. On a GPU the device is synchronised before each reading of the clock. PyTorch runs in a child
+the repeats, and each ratio is the median of the ratios within a round (:func:`paired_ratio`: the two
+iterations of a round met the same load). On a GPU the device is synchronised before each reading of the clock. PyTorch runs in a child
 process (:class:`~tinywgan.torch_reference.TorchProcess`), which times its own iterations: with PyTorch's
 OpenMP pool and NumPy's OpenBLAS pool in one process, each pool's threads polled for work on the cores the
 other was using, and on a two-core machine the two-thread ratios swung by 20% between runs. For the same
@@ -354,6 +355,13 @@ def make_runners(wl, variant: str, device: str, seed: int, torch_process: TorchP
     return runners
 
 
+def paired_ratio(ours, theirs) -> float:
+    """The median over the rounds of (our time / their time) in the same round. Load from other processes
+    comes and goes over seconds; the two iterations of one round ran back to back and met the same load, so
+    their ratio is steadier than a ratio of medians taken over different moments."""
+    return statistics.median(a / b for a, b in zip(ours, theirs))
+
+
 def time_round_robin(runners: dict, warmup: int, repeat: int, progress=None, pause: float = 0.0) -> dict:
     """Milliseconds of each of ``repeat`` iterations per runner, after ``warmup`` untimed ones. The runners
     take turns, the order rotating each round, so background load falls on all of them alike.
@@ -417,7 +425,8 @@ def _threads(n) -> str:
 def format_table(results: dict) -> str:
     m = results["meta"]
     lines = [
-        "tinywgan bench: one training iteration = 5 critic steps + 1 generator step; median ms",
+        "tinywgan bench: one training iteration = 5 critic steps + 1 generator step; median ms; ratios are "
+        "medians of the ratios within each round",
         f"date {m['date']}  machine {m['machine']} ({m['cpu_count']} CPUs, {m['platform']})",
         f"Python {m['python']}  NumPy {m['numpy']} ({m['blas']}, {_threads(m['blas_threads'])})  "
         f"PyTorch {m['torch'] or '—'}" + (f" ({_threads(m['torch_threads'])})" if m["torch"] else "")
@@ -551,7 +560,8 @@ def _run(args, torch_process: TorchProcess | None, torch_note: str | None) -> di
         runners = make_runners(workload(w, args.small), v, d, args.seed, torch_process)
         samples = time_round_robin(runners, args.warmup, args.repeat, progress, pause)
         ms = {name: (statistics.median(samples[name]) if name in samples else None) for name in IMPLEMENTATIONS}
-        ratio = lambda other: ms["tinywgan"] / ms[other] if ms[other] else None  # noqa: E731
+        def ratio(other):
+            return paired_ratio(samples["tinywgan"], samples[other]) if other in samples else None
         rows.append(dict(workload=w, variant=v, device=d, ms=ms, samples_ms=samples,
                          ratio_handwritten=ratio("handwritten"), ratio_pytorch=ratio("pytorch")))
         del runners

@@ -199,11 +199,17 @@ class ReLU(Function):
 
     The mask is built once, as a float array, and reused: ``[x > 0]`` written into a float array
     (:func:`tinywgan.backend.positive_mask`) and multiplied is many times faster on NumPy than
-    ``maximum(x, 0)`` or ``where(x > 0, x, 0)`` with a scalar.
+    ``maximum(x, 0)`` or ``where(x > 0, x, 0)`` with a scalar. ``inplace``: multiply into x's own array.
     """
+
+    def __init__(self, inplace: bool = False):
+        self.inplace = inplace
 
     def forward(self, x):
         self.mask = backend.positive_mask(x)
+        if self.inplace:
+            x *= self.mask
+            return x
         return x * self.mask
 
     def backward(self, gy):
@@ -215,14 +221,17 @@ class ReLU(Function):
 class LeakyReLU(Function):
     """y = x if x > 0 else slope * x.   dy/dx = 1 or slope, a constant mask (Maas et al. 2013)."""
 
-    def __init__(self, slope: float):
-        self.slope = slope
+    def __init__(self, slope: float, inplace: bool = False):
+        self.slope, self.inplace = slope, inplace
 
     def forward(self, x):
         m = backend.positive_mask(x)
         m *= 1 - self.slope
         m += self.slope
         self.mask = m
+        if self.inplace:
+            x *= m
+            return x
         return x * m
 
     def backward(self, gy):
@@ -331,13 +340,25 @@ def sigmoid(x):
     return Sigmoid()(x)
 
 
-def relu(x):
-    return ReLU()(x)
+def relu(x, inplace: bool = False):
+    """max(x, 0). ``inplace=True`` writes the result into x's array, as PyTorch's ``ReLU(inplace=True)``
+    does, saving an array per layer; it is taken only when that cannot change a gradient (see
+    :func:`can_overwrite`), else the result is a new array. Whoever holds x then sees relu(x)."""
+    return ReLU(inplace and can_overwrite(x))(x)
 
 
-def leaky_relu(x, slope: float = 0.2):
-    """LeakyReLU with negative ``slope`` (0.2 in the DCGAN and WGAN-GP critics)."""
-    return LeakyReLU(slope)(x)
+def leaky_relu(x, slope: float = 0.2, inplace: bool = False):
+    """LeakyReLU with negative ``slope`` (0.2 in the DCGAN and WGAN-GP critics); ``inplace`` as for
+    :func:`relu`."""
+    return LeakyReLU(slope, inplace and can_overwrite(x))(x)
+
+
+def can_overwrite(x) -> bool:
+    """Whether an activation may write into x's array: x is the output of a linear op (:class:`Linear`,
+    :class:`MatMul`), whose backward reads its inputs but never its output, and so does the activation's
+    (it keeps its mask). The engine has no version counter: that x feeds no other op is the caller's promise,
+    which :class:`tinywgan.nn.MLP` can make for the Linear outputs it makes itself."""
+    return isinstance(x, Tensor) and isinstance(x.creator, (Linear, MatMul))
 
 
 def softplus(x):

@@ -214,19 +214,28 @@ class Linear(Module):
 
 
 class ReLU(Module):
-    def forward(self, x):
-        return F.relu(x)
+    """max(x, 0); ``inplace=True`` overwrites its input where :func:`tinywgan.functions.relu` allows it
+    (a call can ask for it too: :class:`MLP` does, for the Linear outputs only it sees)."""
+
+    def __init__(self, inplace: bool = False):
+        self.inplace = inplace
+
+    def forward(self, x, inplace: bool | None = None):
+        return F.relu(x, self.inplace if inplace is None else inplace)
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
 
 
 class LeakyReLU(Module):
-    def __init__(self, slope: float = 0.2):
-        self.slope = slope
+    def __init__(self, slope: float = 0.2, inplace: bool = False):
+        self.slope, self.inplace = slope, inplace
 
-    def forward(self, x):
-        return F.leaky_relu(x, self.slope)
+    def forward(self, x, inplace: bool | None = None):
+        return F.leaky_relu(x, self.slope, self.inplace if inplace is None else inplace)
 
     def extra_repr(self) -> str:
-        return f"slope={self.slope}"
+        return f"slope={self.slope}" + (", inplace=True" if self.inplace else "")
 
 
 class Tanh(Module):
@@ -279,7 +288,10 @@ def _activation(spec) -> Module:
 
 class MLP(Sequential):
     """A multilayer perceptron: Linear layers of the given ``sizes`` with ``activation`` between them and
-    ``output_activation`` (None: a linear output, as a critic needs) after the last.
+    ``output_activation`` (None: a linear output, as a critic needs) after the last. When the MLP runs
+    itself, its ReLU and LeakyReLU layers work in place on the output of the Linear before them, which only
+    it sees (PyTorch's ``inplace=True``: one array fewer per layer); its layers called one by one make new
+    arrays as usual.
 
     >>> critic = MLP([2, 512, 512, 512, 1])          # Gulrajani et al. 2017, toy critic
     >>> generator = MLP([2, 512, 512, 512, 2])       # and its generator
@@ -301,3 +313,9 @@ class MLP(Sequential):
                 layers.append(_activation(output_activation))
         super().__init__(*layers)
         self.sizes = sizes
+
+    def forward(self, x):
+        for m in self:
+            # The output of the Linear before an activation is seen by nothing else: overwrite it.
+            x = m(x, inplace=True) if isinstance(m, (ReLU, LeakyReLU)) else m(x)
+        return x
