@@ -273,11 +273,23 @@ def dtype_name(dtype) -> str:
     return str(dtype).split(".")[-1]
 
 
+def _takes_out(xp) -> bool:
+    """Whether the namespace's functions take ``out=`` (NumPy and CuPy do; the array API standard has no
+    ``out=``). Remembered per namespace: it is asked in every ReLU."""
+    answer = _TAKES_OUT.get(xp)
+    if answer is None:
+        answer = _TAKES_OUT[xp] = backend_name(xp) in ("numpy", "cupy")
+    return answer
+
+
+_TAKES_OUT: dict = {}
+
+
 def positive_mask(x):
     """``[x > 0]`` as an array of ``x``'s dtype (1.0 where positive, else 0.0). NumPy and CuPy write the
     comparison straight into a float array (one pass); the array API casts a boolean array (two)."""
     xp = array_namespace(x)
-    if backend_name(xp) in ("numpy", "cupy"):
+    if _takes_out(xp):
         return xp.greater(x, 0, out=xp.empty_like(x))
     return astype(x > 0, x.dtype)
 
@@ -286,7 +298,7 @@ def clip_in_place(x, low: float, high: float):
     """``x`` clipped into [low, high]: written into ``x`` itself where the namespace takes ``out=`` (NumPy,
     CuPy: one pass, no new array), a new array elsewhere (the array API has no ``out=``). Use the result."""
     xp = array_namespace(x)
-    if backend_name(xp) in ("numpy", "cupy"):
+    if _takes_out(xp):
         return xp.clip(x, low, high, out=x)
     return xp.clip(x, low, high)
 

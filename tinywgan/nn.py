@@ -265,7 +265,7 @@ class Sequential(Module):
         return self._length
 
     def __iter__(self):
-        return (self[i] for i in range(self._length))
+        return (getattr(self, str(i)) for i in range(self._length))
 
     def forward(self, x):
         for m in self:
