@@ -79,10 +79,10 @@ def test_shared_subexpression_accumulates():
 
 
 @pytest.mark.parametrize("create_graph", [False, True])
-def test_gradients_summed_in_place_are_never_shared(device, create_graph):
-    """Without create_graph the walk adds a third contribution into a sum it made itself, in place. A sum
-    handed on to a backward() may come back as the gradient of several inputs (Add passes its gradient
-    to both operands unchanged), so from then on it must be added to out of place."""
+def test_gradients_shared_by_several_inputs_accumulate_correctly(device, create_graph):
+    """Add passes its gradient on to both operands unchanged: one tensor becomes the gradient of several
+    inputs, so adding a later contribution into it in place would change all of them (the walk never
+    does: accumulation is a + b)."""
     x, w = leaf([1.0, 2.0], device), leaf([0.5, -1.0], device)
     p, q = x * 1.0, (w * 1.0) * 1.0  # q one op deeper: t's Add is walked before p's other uses
     t = p + q  # t's gradient (a sum of three) reaches p and q as one tensor

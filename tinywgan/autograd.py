@@ -399,10 +399,6 @@ def _backprop(outputs: Sequence[Tensor], grad_outputs: list, inputs, create_grap
 
     targets = {id(x) for x in inputs} if inputs is not None else set()
     leaves: dict[int, Tensor] = {}
-    # Sums this walk made of two gradients, held by `grads` alone: a third contribution may be added into
-    # them in place (no new array). Only without create_graph (in place would cut a recorded graph), and
-    # only until they are handed to a backward(), which may pass them on to several inputs unchanged.
-    owned: set[Tensor] = set()
     for y in seeds:
         if y.creator is None or id(y) in targets:
             leaves[id(y)] = y
@@ -412,7 +408,6 @@ def _backprop(outputs: Sequence[Tensor], grad_outputs: list, inputs, create_grap
         while heap:
             _, _, f, y = heapq.heappop(heap)
             gy = grads[id(y)] if id(y) in targets else grads.pop(id(y))
-            owned.discard(gy)
             if reaches is not None:
                 f.needs_input_grad = tuple([id(x) in reaches for x in f.inputs])
             else:
@@ -425,15 +420,7 @@ def _backprop(outputs: Sequence[Tensor], grad_outputs: list, inputs, create_grap
                     continue
                 if gx.data.shape != x.data.shape:  # undo broadcasting, once for every op
                     gx = F.sum_to(gx, x.shape)
-                previous = grads.get(id(x))
-                if previous is None:
-                    grads[id(x)] = gx
-                elif previous in owned:
-                    previous.data += gx.data
-                else:
-                    grads[id(x)] = total = previous + gx
-                    if not create_graph:
-                        owned.add(total)
+                grads[id(x)] = grads[id(x)] + gx if id(x) in grads else gx  # never in place: gx may be shared
                 if x.creator is None or id(x) in targets:
                     leaves[id(x)] = x
                 push(x)
