@@ -139,6 +139,30 @@ def test_torch_runs_in_a_child_process_and_reports_its_errors():
     assert not child.alive()
 
 
+@pytest.mark.skipif(not torch_available(), reason="needs PyTorch")
+def test_torch_child_survives_stray_output_and_closes_after_an_interrupted_call(tmp_path, monkeypatch):
+    """Output printed in the child before its loop starts (a sitecustomize, MKL's warnings) must not reach
+    the answer pipe; a call that fails while waiting closes the child, so that its late answer is never
+    read as the next call's."""
+    import pickle
+    (tmp_path / "sitecustomize.py").write_text("print('Intel MKL WARNING: stray output on stdout')\n")
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))
+    with TorchProcess(threads=1) as child:
+        assert child.info["threads"] == 1
+        wl = bench.workload("toy", small=True)
+        real_load = pickle.load
+
+        def interrupted(stream):
+            monkeypatch.setattr(pickle, "load", real_load)
+            raise RuntimeError("interrupted while waiting")
+        monkeypatch.setattr(pickle, "load", interrupted)
+        with pytest.raises(TorchProcessError, match=r"failed to answer 'setup' \(RuntimeError: interrupted"):
+            child.setup(wl, "gp", *bench.initial_weights(wl, seed=0))
+        assert not child.alive()
+        with pytest.raises(TorchProcessError, match=r"closed after a failed 'setup' request"):
+            child.iteration()
+
+
 def test_bad_options_are_refused():
     with pytest.raises(SystemExit):
         bench.parse_args(["--repeat", "0"])

@@ -344,7 +344,8 @@ def test_shape_mismatch_names_the_parameter_and_both_shapes(tmp_path):
                                               r"model but not in the checkpoint"):
         ckpt.restore(model=deeper)
     float64 = MLP([2, 8, 1], dtype="float64")
-    with pytest.raises(CheckpointError, match=r"'0\.weight' has dtype float64 in the model and float32 in the checkpoint"):
+    with pytest.raises(CheckpointError,
+                       match=r"'0\.weight' has dtype float64 in the model and float32 in the checkpoint"):
         ckpt.restore(model=float64)
 
 

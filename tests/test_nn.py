@@ -169,3 +169,13 @@ def test_in_place_is_taken_only_after_a_linear_op(device):
     before = x.numpy().copy()
     F.relu(x, inplace=True)
     np.testing.assert_array_equal(x.numpy(), before)
+
+
+def test_an_activation_subclass_keeps_its_own_forward():
+    class Doubled(nn.ReLU):
+        def forward(self, x):
+            return 2.0 * super().forward(x)
+    mlp = nn.MLP([2, 3, 1], activation=Doubled())
+    x = tw.tensor(np.ones((4, 2), np.float32))
+    hidden = mlp[1](mlp[0](x))
+    np.testing.assert_array_equal(mlp(x).numpy(), mlp[2](hidden).numpy())

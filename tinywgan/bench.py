@@ -22,8 +22,9 @@ a :class:`GradientMismatch` naming the workload, variant, parameter and error (e
 Timing: warm-up iterations first; then the implementations take turns (round-robin, the order rotating
 every round) so that load from other processes falls on all of them alike; the table gives the median over
 the repeats, and each ratio is the median of the ratios within a round (:func:`paired_ratio`: the two
-iterations of a round met the same load). On a GPU the device is synchronised before each reading of the clock. PyTorch runs in a child
-process (:class:`~tinywgan.torch_reference.TorchProcess`), which times its own iterations: with PyTorch's
+iterations of a round met the same load). On a GPU the device is synchronised before each reading of the
+clock. PyTorch runs in a child process (:class:`~tinywgan.torch_reference.TorchProcess`), which times its
+own iterations: with PyTorch's
 OpenMP pool and NumPy's OpenBLAS pool in one process, each pool's threads polled for work on the cores the
 other was using, and on a two-core machine the two-thread ratios swung by 20% between runs. For the same
 reason each timed iteration starts after a pause (0.25 s; none with one thread, where no pool exists;
@@ -485,7 +486,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--device", choices=("cpu", "gpu", "all"), default="all",
                    help="'all': the CPU, and the GPU when CuPy sees one")
     p.add_argument("--threads", type=int, default=None,
-                   help="BLAS / OpenMP / PyTorch threads (default: the libraries' own)")
+                   help="BLAS / OpenMP / PyTorch threads (default: BLAS's own count, and as many for PyTorch)")
     p.add_argument("--json", metavar="PATH", default=None, help="also save the results as JSON")
     p.add_argument("--no-torch", action="store_true", help="leave PyTorch out even when it is installed")
     p.add_argument("--small", action="store_true", help="hidden layers of 64 and batch 32 (for the tests)")
@@ -552,7 +553,10 @@ def _run(args, torch_process: TorchProcess | None, torch_note: str | None) -> di
     try:
         pause = float(pause)
     except ValueError:
-        raise SystemExit(f"TINYWGAN_BENCH_PAUSE must be a number of seconds; got {pause!r}") from None
+        pause = float("nan")
+    if not 0 <= pause <= 60:
+        raise SystemExit(f"TINYWGAN_BENCH_PAUSE must be a number of seconds in [0, 60]; got "
+                         f"{os.environ.get('TINYWGAN_BENCH_PAUSE')!r}")
     rows = []
     for w, v, d in cases:
         if progress is not None:
@@ -581,7 +585,7 @@ def _run(args, torch_process: TorchProcess | None, torch_note: str | None) -> di
 def _command_line() -> None:
     try:
         main()
-    except GradientMismatch as err:
+    except (GradientMismatch, TorchProcessError) as err:
         print(f"tinywgan.bench: {err}", file=sys.stderr)
         sys.exit(1)
 

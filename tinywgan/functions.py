@@ -342,8 +342,10 @@ def sigmoid(x):
 
 def relu(x, inplace: bool = False):
     """max(x, 0). ``inplace=True`` writes the result into x's array, as PyTorch's ``ReLU(inplace=True)``
-    does, saving an array per layer; it is taken only when that cannot change a gradient (see
-    :func:`can_overwrite`), else the result is a new array. Whoever holds x then sees relu(x)."""
+    does, saving an array per layer. It is taken only when x comes straight from a linear op (see
+    :func:`can_overwrite`), else the result is a new array; that x feeds no other op is the caller's
+    promise (there is no version counter to catch it, as PyTorch's would): if it does, that op's gradient
+    and anyone holding x see relu(x)."""
     return ReLU(inplace and can_overwrite(x))(x)
 
 

@@ -20,10 +20,8 @@ from .autograd import Tensor, grad, is_grad_enabled
 from .nn import Linear, Module, Sequential
 
 
-def clip_weights(module: Module | list, c: float, count: bool = True) -> int | None:
+def clip_weights(module: Module, c: float, count: bool = True) -> int | None:
     """Clip every parameter of ``module`` (biases included, as Arjovsky et al. do) into [-c, c], in place.
-    ``module`` may also be a list of its parameters (the trainer keeps one, and walking the module's tree
-    at every critic step costs more than the clip of a small network).
 
     Returns how many values lay outside and were moved to the boundary, or None with ``count=False``:
     counting costs two more passes over the weights, and the trainer counts only at the last critic step
@@ -32,7 +30,7 @@ def clip_weights(module: Module | list, c: float, count: bool = True) -> int | N
     if not c > 0:
         raise ValueError(f"clip_weights: c must be > 0; got {c}")
     clipped = 0 if count else None
-    for p in module.parameters() if isinstance(module, Module) else module:
+    for p in module.parameters():
         if count:
             xp = p.xp
             clipped += int(xp.count_nonzero(xp.abs(p.data) > c))

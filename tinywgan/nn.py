@@ -105,10 +105,15 @@ class Module:
 
     def load_state_dict(self, state: dict, strict: bool = True) -> None:
         """Copy arrays into the parameters and buffers, each onto its current device. Everything is checked
-        first (:meth:`check_state_dict`), so a state that does not fit changes nothing."""
+        first (:meth:`check_state_dict`), so a state that does not fit changes nothing; ``strict=False``
+        loads the names both have and leaves the rest."""
         own = dict(self.named_parameters())
         buffers = self.buffers()
-        for name in self.check_state_dict(state, strict):
+        try:
+            names = self.check_state_dict(state, strict)
+        except (KeyError, ValueError) as err:
+            raise type(err)(f"load_state_dict: {err.args[0]}") from None
+        for name in names:
             current = own[name].data if name in own else buffers[name]
             array = backend.copy(backend.to_device(state[name], backend.device_of(current)))
             if name in own:
@@ -214,8 +219,9 @@ class Linear(Module):
 
 
 class ReLU(Module):
-    """max(x, 0); ``inplace=True`` overwrites its input where :func:`tinywgan.functions.relu` allows it
-    (a call can ask for it too: :class:`MLP` does, for the Linear outputs only it sees)."""
+    """max(x, 0); ``inplace=True`` overwrites its input after a linear op, on the caller's promise that
+    nothing else uses that input (:func:`tinywgan.functions.relu`). A call can ask for it too: :class:`MLP`
+    does, for the Linear outputs only it sees."""
 
     def __init__(self, inplace: bool = False):
         self.inplace = inplace
@@ -289,9 +295,9 @@ def _activation(spec) -> Module:
 class MLP(Sequential):
     """A multilayer perceptron: Linear layers of the given ``sizes`` with ``activation`` between them and
     ``output_activation`` (None: a linear output, as a critic needs) after the last. When the MLP runs
-    itself, its ReLU and LeakyReLU layers work in place on the output of the Linear before them, which only
-    it sees (PyTorch's ``inplace=True``: one array fewer per layer); its layers called one by one make new
-    arrays as usual.
+    itself and records a graph, its ReLU and LeakyReLU layers work in place on the output of the Linear
+    before them, which only it sees (PyTorch's ``inplace=True``: one array fewer per layer); under
+    ``no_grad`` and when its layers are called one by one they make new arrays as usual.
 
     >>> critic = MLP([2, 512, 512, 512, 1])          # Gulrajani et al. 2017, toy critic
     >>> generator = MLP([2, 512, 512, 512, 2])       # and its generator
@@ -317,5 +323,5 @@ class MLP(Sequential):
     def forward(self, x):
         for m in self:
             # The output of the Linear before an activation is seen by nothing else: overwrite it.
-            x = m(x, inplace=True) if isinstance(m, (ReLU, LeakyReLU)) else m(x)
+            x = m(x, inplace=True) if type(m) in (ReLU, LeakyReLU) else m(x)
         return x

@@ -196,29 +196,44 @@ class TorchProcessError(RuntimeError):
 
 
 class TorchProcess:
-    """PyTorch in a child process: ``python -c`` running :func:`_serve`, requests and answers pickled over
-    its stdin and stdout (a private pipe between two processes of this package; nothing is unpickled from
-    a file). Unlike ``multiprocessing``, the child does not re-run the caller's main script.
+    """PyTorch in a child process: ``python -c`` running :func:`_serve`, requests pickled over its stdin and
+    answers over a pipe of their own (on POSIX; elsewhere its stdout): private pipes between two processes
+    of this package, nothing is unpickled from a file. Unlike ``multiprocessing``, the child does not re-run
+    the caller's main script.
 
     ``threads`` sets ``torch.set_num_threads`` there (and the OpenMP / BLAS variables before PyTorch
     loads). :attr:`info` holds ``{"version", "threads", "cuda"}`` as the child sees them. Requests:
     :meth:`gradients` (:func:`torch_gradients`), :meth:`setup` (a :class:`TorchWGAN` and its NumPy
     generator, on 'cpu' or 'cuda') and :meth:`iteration` (one iteration of it, timed in the child, the
     device synchronised before each reading of the clock). Use it as a context manager, or call
-    :meth:`close`. Anything that fails in the child raises :class:`TorchProcessError` here; the child's
-    own output goes to this process's stderr.
+    :meth:`close`. Anything that fails in the child raises :class:`TorchProcessError` here; what the child
+    prints (a sitecustomize at its start, PyTorch's C code) cannot reach the answers. A call interrupted
+    here (an exception while waiting, Ctrl-C) closes the child, since its answer would otherwise be read as
+    the next call's: later calls raise :class:`TorchProcessError`.
     """
 
     def __init__(self, threads: int | None = None):
         env = dict(os.environ)
-        package_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # tinywgan importable there
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
         if threads:
             env.update({name: str(threads) for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                                                          "MKL_NUM_THREADS")})
-        self._process = subprocess.Popen(
-            [sys.executable, "-c", f"from tinywgan.torch_reference import _serve; _serve({threads!r})"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+        # The package's folder goes at the end of the child's sys.path (found there when tinywgan is run
+        # from a source tree without installing; never ahead of the standard library).
+        package_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        if os.name == "posix":  # the answers get a pipe of their own; the child's stdout stays this one's
+            read_fd, write_fd = os.pipe()
+            answers, streams = str(write_fd), dict(pass_fds=(write_fd,))
+        else:  # stdout carries the answers: the child moves fd 1 to stderr first (output at start-up is lost)
+            answers, streams = "os.dup(1); os.dup2(2, 1)", dict(stdout=subprocess.PIPE)
+        code = (f"import os, sys; answers = {answers}; sys.path.append({package_root!r}); "
+                f"from tinywgan.torch_reference import _serve; _serve({threads!r}, answers)")
+        self._process = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, env=env, **streams)
+        if os.name == "posix":
+            os.close(write_fd)
+            self._answers = os.fdopen(read_fd, "rb")
+        else:
+            self._answers = self._process.stdout
+        self._broken = None
         try:
             self.info = self._call("info")
         except BaseException:
@@ -226,13 +241,19 @@ class TorchProcess:
             raise
 
     def _call(self, *request):
+        if self._broken is not None:
+            raise TorchProcessError(f"the PyTorch child process was closed after {self._broken}")
         try:
             pickle.dump(request, self._process.stdin, protocol=pickle.HIGHEST_PROTOCOL)
             self._process.stdin.flush()
-            status, value = pickle.load(self._process.stdout)
-        except (EOFError, OSError, pickle.UnpicklingError) as err:
-            raise TorchProcessError(f"the PyTorch child process ended while answering {request[0]!r} "
-                                    f"(exit code {self._process.poll()})") from err
+            status, value = pickle.load(self._answers)
+        except BaseException as err:  # the pipe no longer lines answers up with requests
+            self._broken = f"a failed {request[0]!r} request ({type(err).__name__})"
+            self.close()
+            if not isinstance(err, Exception):
+                raise  # KeyboardInterrupt, SystemExit
+            raise TorchProcessError(f"the PyTorch child process failed to answer {request[0]!r} "
+                                    f"({type(err).__name__}: {err}; exit code {self._process.returncode})") from err
         if status != "ok":
             raise TorchProcessError(f"PyTorch failed in the child process on {request[0]!r}:\n{value}")
         return value
@@ -256,7 +277,7 @@ class TorchProcess:
 
     def close(self) -> None:
         """Ask the child to stop (closing its stdin); kill it if it has not within 10 s."""
-        for stream in (self._process.stdin, self._process.stdout):
+        for stream in (self._process.stdin, self._answers):
             try:
                 stream.close()
             except OSError:
@@ -274,11 +295,10 @@ class TorchProcess:
         self.close()
 
 
-def _serve(threads):
-    """The child's loop: answer pickled requests on stdin until it closes. Anything printed (by PyTorch's C
-    code too) goes to stderr: file descriptor 1 is kept for the answers alone."""
-    answers = os.fdopen(os.dup(1), "wb")
-    os.dup2(2, 1)
+def _serve(threads, answers_fd: int):
+    """The child's loop: answer pickled requests on stdin until it closes, writing the answers to
+    ``answers_fd``, which nothing else in the child writes to (Python's own prints go to stderr)."""
+    answers = os.fdopen(answers_fd, "wb")
     sys.stdout = sys.stderr
     requests = sys.stdin.buffer
     state = {}

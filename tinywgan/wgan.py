@@ -222,13 +222,13 @@ class WGANTrainer:
             total = loss
         total_value = total.item()
         _check_finite(total_value, "loss", "critic", step)
-        self.opt_critic.zero_grad()  # the critic's parameters, without walking its modules again
+        critic.zero_grad()
         total.backward()
         self.opt_critic.step()
         clipped = 0
         if config.lipschitz == "clip":
             # Arjovsky et al. 2017, Algorithm 1, line 7: w <- clip(w, -c, c) keeps f in a K-Lipschitz family.
-            clipped = clip_weights(self.critic_params, config.clip_value, count=count_clipped)
+            clipped = clip_weights(critic, config.clip_value, count=count_clipped)
         return {"w_estimate": -loss.item(), "penalty": 0.0 if penalty is None else penalty.item(),
                 "critic_loss": total_value, "clipped": clipped}
 
