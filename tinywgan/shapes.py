@@ -1,0 +1,464 @@
+"""Differentiable operations along axes: linear algebra, shapes, reductions, indexing and joining.
+
+The ops of :mod:`tinywgan.functions` act element by element; each op here moves, combines or selects elements
+along axes, so in general its output's shape is not its input's: matmul and the affine map of a Linear
+layer, transpose and reshape, broadcast_to and its adjoint sum_to (with which the graph walk in autograd.py
+undoes broadcasting), sum, mean, max and norm, indexing, concatenate and stack. :mod:`tinywgan.functions`
+re-exports every name here, so the engine reaches them all as ``F.matmul``, ``F.sum_to``, ...
+
+The conventions are those of :mod:`tinywgan.functions`: ``forward`` works on raw arrays and calls only array
+API standard functions; ``backward`` is written with Tensor ops, so it can be differentiated again; and the
+hottest ops (Linear, MatMul) add a raw-array ``backward`` for walks that record no graph.
+"""
+from __future__ import annotations
+
+from . import backend
+from .autograd import Function, Tensor, _as_tensors, _wrap, is_grad_enabled
+
+# ---------------------------------------------------------------------------------------------------------
+# Linear algebra and shapes
+
+
+def _matmul(xp, a, b):
+    """a @ b on arrays. An inner dimension of 1 makes an outer product, done by broadcasting: BLAS runs a
+    k = 1 matmul about 100x under its peak, and the critic's 1-unit output layer meets one in every
+    backward pass. Broadcast views are made compact first (BLAS cannot read zero strides)."""
+    if a.shape[-1] == 1:
+        return a * b
+    return xp.matmul(backend.dense(a), backend.dense(b))
+
+
+class MatMul(Function):
+    """y = a @ b (2-D, or batched over leading axes that broadcast).
+    dy/da: ga = gy @ b^T,  dy/db: gb = a^T @ gy  (^T swaps the last two axes).
+    """
+
+    def forward(self, a, b):
+        return _matmul(self.xp, a, b)
+
+    def backward(self, gy):
+        a, b = self.inputs
+        need_a, need_b = self.needs_input_grad
+        if not is_grad_enabled():  # the same products on raw arrays
+            xp, g, A, B = self.xp, gy.data, a.data, b.data
+            ga = _wrap(_matmul(xp, g, xp.matrix_transpose(B))) if need_a else None
+            if need_b and isinstance(b.creator, Transpose) and b.ndim == 2:  # W's layout, as below
+                gb = _wrap(xp.matrix_transpose(_matmul(xp, xp.matrix_transpose(g), A)))
+            else:
+                gb = _wrap(_matmul(xp, xp.matrix_transpose(A), g)) if need_b else None
+            return ga, gb
+        ga = matmul(gy, matrix_transpose(b)) if need_a else None
+        gb = None
+        if need_b:
+            if isinstance(b.creator, Transpose) and b.ndim == 2:
+                # b = W^T (a Linear layer's backward pass, recorded for double backprop): compute the
+                # gradient in W's layout, (gy^T a)^T, so that W's gradients all add up in one memory order
+                # (mixing C and transposed operands makes that addition ~10x slower). Same FLOPs.
+                gb = matrix_transpose(matmul(matrix_transpose(gy), a))
+            else:
+                gb = matmul(matrix_transpose(a), gy)
+        return ga, gb
+
+
+class Linear(Function):
+    """y = x @ W + b, the affine map of a Linear layer, as one op (x: (..., in), W: (in, out), b: (out,)).
+    dy/dx = gy @ W^T,  dy/dW = x^T @ gy,  dy/db = gy summed over all axes but the last (the graph walk
+    sums it to b's shape, as for any broadcast operand).
+
+    One op instead of a matmul and an add: the bias is added in place into the product, and the graph
+    has half the nodes.
+    """
+
+    def forward(self, x, W, b=None):
+        y = _matmul(self.xp, x, W)
+        if b is not None:
+            y += b
+        return y
+
+    def backward(self, gy):
+        x, W = self.inputs[0], self.inputs[1]
+        need = self.needs_input_grad
+        if not is_grad_enabled():  # the same products on raw arrays
+            xp, g = self.xp, gy.data
+            gx = _wrap(_matmul(xp, g, xp.matrix_transpose(W.data))) if need[0] else None
+            gW = _wrap(_matmul(xp, xp.matrix_transpose(x.data), g)) if need[1] else None
+        else:
+            gx = matmul(gy, matrix_transpose(W)) if need[0] else None
+            gW = matmul(matrix_transpose(x), gy) if need[1] else None
+        return (gx, gW) if len(self.inputs) == 2 else (gx, gW, gy)
+
+
+def linear(x, W, b=None):
+    """x @ W + b (b optional) as one differentiable op; shapes are checked like :func:`matmul`'s."""
+    x, W = _as_tensors((x, W))
+    if W.ndim != 2 or x.ndim < 2 or x.data.shape[-1] != W.data.shape[0]:
+        raise ValueError(f"linear: x has shape {x.shape} and W has shape {W.shape}; W must be 2-D with as "
+                         f"many rows as x's last axis")
+    if b is None:
+        return Linear()(x, W)
+    b, = _as_tensors((b,))
+    if b.shape != (W.shape[1],):
+        raise ValueError(f"linear: b has shape {b.shape}; expected ({W.shape[1]},) for W of shape {W.shape}")
+    return Linear()(x, W, b)
+
+
+def matmul(a, b):
+    """a @ b for 2-D or batched operands; a mismatch of the inner dimensions is a ValueError with both shapes."""
+    a, b = _as_tensors((a, b))
+    sa, sb = a.data.shape, b.data.shape
+    if len(sa) < 2 or len(sb) < 2:
+        raise ValueError(f"matmul needs operands with at least 2 axes; got shapes {a.shape} and {b.shape}")
+    if sa[-1] != sb[-2]:
+        raise ValueError(f"matmul: a has shape {a.shape} and b has shape {b.shape}; a's last axis "
+                         f"({a.shape[-1]}) must equal b's second-to-last ({b.shape[-2]})")
+    return MatMul()(a, b)
+
+
+class Transpose(Function):
+    """y = x with its axes permuted.   The gradient is permuted back by the inverse permutation."""
+
+    def __init__(self, axes):
+        self.axes = tuple(axes)
+
+    def forward(self, x):
+        return self.xp.permute_dims(x, self.axes)
+
+    def backward(self, gy):
+        inverse = [0] * len(self.axes)
+        for i, a in enumerate(self.axes):
+            inverse[a] = i
+        return transpose(gy, inverse)
+
+
+def transpose(x, axes=None):
+    """Permute the axes (reverse them when ``axes`` is None)."""
+    x, = _as_tensors((x,))
+    axes = tuple(range(x.ndim))[::-1] if axes is None else tuple(a % x.ndim for a in axes)
+    if sorted(axes) != list(range(x.ndim)):
+        raise ValueError(f"transpose: axes {axes} is not a permutation of the {x.ndim} axes of {x.shape}")
+    return Transpose(axes)(x)
+
+
+def matrix_transpose(x):
+    """Swap the last two axes (the ``^T`` of batched matrices)."""
+    x, = _as_tensors((x,))
+    if x.data.ndim == 2:
+        return Transpose((1, 0))(x)
+    axes = list(range(x.ndim))
+    axes[-2], axes[-1] = axes[-1], axes[-2]
+    return Transpose(axes)(x)
+
+
+class Reshape(Function):
+    """y = x with a new shape (same elements, C order).   The gradient is reshaped back."""
+
+    def __init__(self, shape):
+        self.shape = tuple(shape)
+
+    def forward(self, x):
+        return self.xp.reshape(x, self.shape)
+
+    def backward(self, gy):
+        return reshape(gy, self.inputs[0].shape)
+
+
+def reshape(x, shape):
+    x, = _as_tensors((x,))
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    if tuple(x.shape) == shape:
+        return x
+    return Reshape(shape)(x)
+
+
+class BroadcastTo(Function):
+    """y = x repeated along broadcast axes.   The gradient is summed back to x's shape by the graph walk."""
+
+    def __init__(self, shape):
+        self.shape = tuple(shape)
+
+    def forward(self, x):
+        return self.xp.broadcast_to(x, self.shape)
+
+    def backward(self, gy):
+        return gy  # autograd._backprop sums it to x's shape (sum_to), as it does for every op
+
+
+class SumTo(Function):
+    """y = x summed over the axes that broadcasting added or stretched, so that y.shape == shape.
+    The gradient is gy broadcast back to x's shape: sum_to and broadcast_to are each other's adjoints."""
+
+    def __init__(self, shape):
+        self.shape = tuple(shape)
+
+    def forward(self, x):
+        lead = x.ndim - len(self.shape)
+        axes = tuple(range(lead)) + tuple(
+            lead + i for i, s in enumerate(self.shape) if s == 1 and x.shape[lead + i] != 1)
+        y = self.xp.sum(x, axis=axes, keepdims=True) if axes else x
+        if lead:
+            y = self.xp.reshape(y, self.shape)
+        return y
+
+    def backward(self, gy):
+        return broadcast_to(gy, self.inputs[0].shape)
+
+
+def broadcast_to(x, shape):
+    x, = _as_tensors((x,))
+    shape = tuple(shape)
+    if x.shape == shape:
+        return x
+    return BroadcastTo(shape)(x)
+
+
+def sum_to(x, shape):
+    """Sum ``x`` down to ``shape`` (the inverse of broadcasting ``shape`` up to ``x.shape``)."""
+    x, = _as_tensors((x,))
+    shape = tuple(shape)
+    if x.shape == shape:
+        return x
+    return SumTo(shape)(x)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Reductions
+
+
+def _normalize_axes(axis, ndim: int) -> tuple:
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    for a in axes:
+        if not -ndim <= a < ndim:
+            raise ValueError(f"axis {a} is out of range for a tensor with {ndim} axes")
+    return tuple(sorted(a % ndim for a in axes))
+
+
+def _kept_shape(shape, axes) -> tuple:
+    return tuple(1 if i in axes else s for i, s in enumerate(shape))
+
+
+class Sum(Function):
+    """y = sum of x over ``axes``.   dy/dx = 1: the gradient is gy broadcast back over the summed axes."""
+
+    def __init__(self, axes, keepdims):
+        self.axes, self.keepdims = axes, keepdims
+
+    def forward(self, x):
+        return self.xp.sum(x, axis=self.axes, keepdims=self.keepdims)
+
+    def backward(self, gy):
+        x = self.inputs[0]
+        return broadcast_to(reshape(gy, _kept_shape(x.shape, self.axes)), x.shape)
+
+
+class Mean(Function):
+    """y = mean of x over ``axes`` (n elements each).   dy/dx = 1/n."""
+
+    def __init__(self, axes, keepdims):
+        self.axes, self.keepdims = axes, keepdims
+
+    def forward(self, x):
+        return self.xp.mean(x, axis=self.axes, keepdims=self.keepdims)
+
+    def backward(self, gy):
+        x = self.inputs[0]
+        n = 1
+        for a in self.axes:
+            n *= x.shape[a]
+        return broadcast_to(reshape(gy, _kept_shape(x.shape, self.axes)) * (1.0 / n), x.shape)
+
+
+class Max(Function):
+    """y = max of x over ``axes``.   dy/dx = [x == y] / (number of maxima): tied maxima share the gradient."""
+
+    def __init__(self, axes, keepdims):
+        self.axes, self.keepdims = axes, keepdims
+
+    def forward(self, x):
+        xp = self.xp
+        y = xp.max(x, axis=self.axes, keepdims=True)
+        mask = backend.astype(x == y, x.dtype)
+        self.share = mask / xp.sum(mask, axis=self.axes, keepdims=True)
+        return y if self.keepdims else xp.reshape(y, tuple(
+            s for i, s in enumerate(x.shape) if i not in self.axes))
+
+    def backward(self, gy):
+        x = self.inputs[0]
+        return broadcast_to(reshape(gy, _kept_shape(x.shape, self.axes)), x.shape) * self.share
+
+
+class Norm(Function):
+    """y = sqrt(sum(x**2 over axes) + eps), the Euclidean norm.   dy/dx = x / y.
+
+    ``eps`` > 0 keeps the derivative finite at x = 0, where the plain norm has none; the gradient penalty
+    evaluates ||grad_x f(x_hat)|| (Gulrajani et al. 2017, Eq. 3) and a zero gradient must not produce NaN.
+    """
+
+    def __init__(self, axes, keepdims, eps):
+        self.axes, self.keepdims, self.eps = axes, keepdims, eps
+
+    def forward(self, x):
+        xp = self.xp
+        y = xp.sqrt(xp.sum(x * x, axis=self.axes, keepdims=self.keepdims) + self.eps)
+        return y
+
+    def backward(self, gy):
+        x = self.inputs[0]
+        kept = _kept_shape(x.shape, self.axes)
+        return x * (reshape(gy, kept) / reshape(self.outputs[0], kept))
+
+
+def sum(x, axis=None, keepdims: bool = False):
+    x, = _as_tensors((x,))
+    return Sum(_normalize_axes(axis, x.ndim), keepdims)(x)
+
+
+def mean(x, axis=None, keepdims: bool = False):
+    x, = _as_tensors((x,))
+    return Mean(_normalize_axes(axis, x.ndim), keepdims)(x)
+
+
+def max(x, axis=None, keepdims: bool = False):
+    x, = _as_tensors((x,))
+    return Max(_normalize_axes(axis, x.ndim), keepdims)(x)
+
+
+def norm(x, axis=None, keepdims: bool = False, eps: float = 1e-12):
+    """Euclidean norm over ``axis`` (all axes when None), smoothed by ``eps`` at zero; see :class:`Norm`."""
+    x, = _as_tensors((x,))
+    if eps < 0:
+        raise ValueError(f"norm: eps must be >= 0; got {eps}")
+    return Norm(_normalize_axes(axis, x.ndim), keepdims, eps)(x)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Indexing, joining
+
+
+class GetItem(Function):
+    """y = x[index] for basic indices (ints, slices, None, Ellipsis) or one integer array along axis 0.
+    The gradient scatters gy back into zeros of x's shape (:class:`GetItemGrad`)."""
+
+    def __init__(self, index):
+        self.index = index
+
+    def forward(self, x):
+        if _is_array_index(self.index):
+            return self.xp.take(x, self.index, axis=0)
+        return x[self.index]
+
+    def backward(self, gy):
+        return GetItemGrad(self.index, self.inputs[0].shape)(gy)
+
+
+class GetItemGrad(Function):
+    """The adjoint of indexing: zeros of ``shape`` with gy added at ``index`` (repeated indices add up).
+    Its own gradient is indexing again."""
+
+    def __init__(self, index, shape):
+        self.index, self.shape = index, tuple(shape)
+
+    def forward(self, gy):
+        xp = self.xp
+        if _is_array_index(self.index):
+            # Scatter-add as a matmul with a one-hot matrix: the array API has no `add.at`, and repeated
+            # indices must add up. onehot[i, k] = 1 when index[k] == i.
+            n = self.shape[0]
+            onehot = backend.astype(xp.reshape(xp.arange(n), (n, 1)) == xp.reshape(self.index, (1, -1)),
+                                    gy.dtype)
+            flat = xp.reshape(gy, (gy.shape[0], -1))
+            return xp.reshape(xp.matmul(onehot, flat), self.shape)
+        gx = xp.zeros(self.shape, dtype=gy.dtype)
+        gx[self.index] = gy
+        return gx
+
+    def backward(self, ggx):
+        return getitem(ggx, self.index)
+
+
+def _is_array_index(index) -> bool:
+    return not isinstance(index, (int, slice, tuple, type(None), type(Ellipsis)))
+
+
+def getitem(x, index):
+    """``x[index]``: basic indexing (ints, slices, None, ...) or a 1-D integer array selecting along axis 0."""
+    x, = _as_tensors((x,))
+    if isinstance(index, Tensor):
+        index = index.data
+    if isinstance(index, list):
+        index = x.xp.asarray(index)
+    if _is_array_index(index):
+        if index.ndim != 1 or _not_integer(index):
+            raise TypeError(f"getitem: an array index must be 1-D integers; got shape {tuple(index.shape)}, "
+                            f"dtype {index.dtype}")
+        backend.array_namespace(x.data, index)
+    else:
+        index = index if isinstance(index, tuple) else (index,)
+        if any(_is_array_index(i) for i in index):
+            raise TypeError("getitem: only one integer array, alone (selecting along axis 0), is supported; "
+                            "combine it with basic indexing in two steps")
+        if not any(i is Ellipsis for i in index):
+            index = index + (Ellipsis,)  # the standard asks for explicit trailing axes; NumPy implies them
+    return GetItem(index)(x)
+
+
+def _not_integer(a) -> bool:
+    xp = backend.array_namespace(a)
+    return a.dtype in (xp.float32, xp.float64, xp.bool)
+
+
+class Concatenate(Function):
+    """y = the inputs joined along ``axis``.   Each input's gradient is its slice of gy."""
+
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, *xs):
+        return self.xp.concat(xs, axis=self.axis)
+
+    def backward(self, gy):
+        grads, start = [], 0
+        for x in self.inputs:
+            stop = start + x.shape[self.axis]
+            grads.append(getitem(gy, (slice(None),) * self.axis + (slice(start, stop), Ellipsis)))
+            start = stop
+        return tuple(grads)
+
+
+class Stack(Function):
+    """y = the inputs stacked along a new ``axis``.   Input i's gradient is gy taken at position i of axis."""
+
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, *xs):
+        return self.xp.stack(xs, axis=self.axis)
+
+    def backward(self, gy):
+        return tuple(getitem(gy, (slice(None),) * self.axis + (i, Ellipsis)) for i in range(len(self.inputs)))
+
+
+def concatenate(xs, axis: int = 0):
+    xs = _as_tensors(tuple(xs))
+    if not xs:
+        raise ValueError("concatenate: needs at least one tensor")
+    axis = _normalize_axes(axis, xs[0].ndim)[0]
+    for i, x in enumerate(xs):
+        other = [s for k, s in enumerate(x.shape) if k != axis]
+        first = [s for k, s in enumerate(xs[0].shape) if k != axis]
+        if x.ndim != xs[0].ndim or other != first:
+            raise ValueError(f"concatenate along axis {axis}: xs[{i}] has shape {x.shape}, "
+                             f"incompatible with xs[0]'s {xs[0].shape}")
+    return Concatenate(axis)(*xs)
+
+
+def stack(xs, axis: int = 0):
+    xs = _as_tensors(tuple(xs))
+    if not xs:
+        raise ValueError("stack: needs at least one tensor")
+    for i, x in enumerate(xs):
+        if x.shape != xs[0].shape:
+            raise ValueError(f"stack: xs[{i}] has shape {x.shape}; xs[0] has {xs[0].shape}")
+    axis = _normalize_axes(axis, xs[0].ndim + 1)[0]
+    return Stack(axis)(*xs)
