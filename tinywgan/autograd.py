@@ -283,8 +283,10 @@ class Function:
         arrays = [x.data for x in inputs]
         self.xp = backend.array_namespace(*arrays)
         out = _wrap(self.forward(*arrays))
+        if not _grad_enabled:  # nothing to record (no_grad, or a walk without create_graph)
+            return out
         needs = tuple([x.requires_grad for x in inputs])
-        if _grad_enabled and True in needs:
+        if True in needs:
             self.inputs = inputs
             self.needs_input_grad = needs
             self.generation = max([x.generation for x in inputs])

@@ -114,6 +114,10 @@ def array_namespace(*arrays):
     Arrays from two backends in one operation are an error that names both: the engine never copies
     between host and device behind the user's back.
     """
+    if len(arrays) == 1:  # the common case, one lookup
+        xp = _NAMESPACE_OF_TYPE.get(type(arrays[0]))
+        if xp is not None:
+            return xp
     found = None
     for a in arrays:
         xp = _NAMESPACE_OF_TYPE.get(type(a))
