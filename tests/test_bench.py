@@ -133,7 +133,8 @@ def test_torch_runs_in_a_child_process_and_reports_its_errors():
                 np.testing.assert_array_equal(g, w)
         child.setup(wl, "clip", *bench.initial_weights(wl, seed=0), seed=0)
         assert all(child.iteration() > 0 for _ in range(2))
-        with pytest.raises(TorchProcessError, match=r"'setup'(.|\n)*ValueError: variant must be one of .*'nonsense'"):
+        with pytest.raises(TorchProcessError,
+                           match=r"'setup'(.|\n)*ValueError: variant must be one of .*'nonsense'"):
             child.setup(wl, "nonsense", critic, generator)
         assert child.iteration() > 0  # the child survives a failed request
     assert not child.alive()

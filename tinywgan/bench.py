@@ -24,11 +24,11 @@ every round) so that load from other processes falls on all of them alike; the t
 the repeats, and each ratio is the median of the ratios within a round (:func:`paired_ratio`: the two
 iterations of a round met the same load). On a GPU the device is synchronised before each reading of the
 clock. PyTorch runs in a child process (:class:`~tinywgan.torch_reference.TorchProcess`), which times its
-own iterations: with PyTorch's
-OpenMP pool and NumPy's OpenBLAS pool in one process, each pool's threads polled for work on the cores the
-other was using, and on a two-core machine the two-thread ratios swung by 20% between runs. For the same
-reason each timed iteration starts after a pause (0.25 s; none with one thread, where no pool exists;
-the environment variable ``TINYWGAN_BENCH_PAUSE`` sets it), so that idle threads have stopped polling.
+own iterations: with PyTorch's OpenMP pool and NumPy's OpenBLAS pool in one process, each pool's threads
+polled for work on the cores the other was using, and on a two-core machine the two-thread ratios swung by
+20% between runs. For the same reason each timed iteration starts after a pause (0.25 s; none with one
+thread, where no pool exists; the environment variable ``TINYWGAN_BENCH_PAUSE`` sets it), so that idle
+threads have stopped polling.
 
 Threads: ``--threads N`` sets the BLAS (OpenBLAS / MKL / OpenMP) thread count and PyTorch's (without it,
 PyTorch gets as many threads as NumPy's BLAS has). BLAS reads its
@@ -76,7 +76,6 @@ import math  # noqa: E402
 import platform  # noqa: E402
 import statistics  # noqa: E402
 import time  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
 from typing import Callable  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -317,14 +316,6 @@ def check_gradients(wl: hw.Workload, variant: str, device: str = "cpu", seed: in
 # What is timed
 
 
-@dataclass
-class Runner:
-    """One implementation ready to run: ``timed()`` runs one training iteration and returns the seconds it
-    took, the device synchronised before each reading of the clock."""
-    name: str
-    timed: Callable[[], float]
-
-
 def clocked(run: Callable[[], object], sync: Callable[[], None] = lambda: None) -> Callable[[], float]:
     """``run`` timed by the wall clock, with ``sync()`` (waiting for a GPU's queue) before both readings."""
     def timed():
@@ -337,22 +328,23 @@ def clocked(run: Callable[[], object], sync: Callable[[], None] = lambda: None) 
 
 
 def make_runners(wl, variant: str, device: str, seed: int, torch_process: TorchProcess | None = None) -> dict:
-    """The implementations of one table row, built from the same float32 initial weights. PyTorch runs
-    in ``torch_process`` when one is given (on CUDA for the GPU row, if the child sees CUDA)."""
+    """The implementations of one table row, built from the same float32 initial weights, as
+    ``{name: timed}``: ``timed()`` runs one training iteration and returns the seconds it took, the device
+    synchronised before each reading of the clock. PyTorch runs in ``torch_process`` when one is given (on
+    CUDA for the GPU row, if the child sees CUDA)."""
     critic, generator = initial_weights(wl, seed)
     runners = {}
     D, G = critic_and_generator(wl, critic, generator, device)
     trainer = WGANTrainer(wgan_config(wl, variant, device, seed), real_sampler(wl), G, D)
     steps = itertools.count()
-    runners["tinywgan"] = Runner("tinywgan", clocked(lambda: trainer.iteration(next(steps)),
-                                                     lambda: backend.synchronize(device)))
+    runners["tinywgan"] = clocked(lambda: trainer.iteration(next(steps)), lambda: backend.synchronize(device))
     if device == "cpu":  # the hand-written iteration is NumPy only
         h = hw.HandwrittenWGAN(wl, variant, critic=critic, generator=generator, seed=seed)
         h_rng = np.random.default_rng(seed)
-        runners["handwritten"] = Runner("handwritten", clocked(lambda: h.iteration(h_rng)))
+        runners["handwritten"] = clocked(lambda: h.iteration(h_rng))
     if torch_process is not None and (device == "cpu" or torch_process.info["cuda"]):
         torch_process.setup(wl, variant, critic, generator, "cpu" if device == "cpu" else "cuda", seed)
-        runners["pytorch"] = Runner("pytorch", torch_process.iteration)  # timed in the child
+        runners["pytorch"] = torch_process.iteration  # timed in the child
     return runners
 
 
@@ -371,16 +363,16 @@ def time_round_robin(runners: dict, warmup: int, repeat: int, progress=None, pau
     keeps its idle threads polling for work for up to ~0.1 s after its last job, and without the pause they
     would take cores from the implementation timed next (which, with two threads on two cores, measured
     PyTorch 30-80% slower than PyTorch timed alone)."""
-    order = list(runners.values())
-    samples = {r.name: [] for r in order}
+    order = list(runners)
+    samples = {name: [] for name in order}
     for round_ in range(warmup + repeat):
         k = round_ % len(order)
-        for r in order[k:] + order[:k]:
+        for name in order[k:] + order[:k]:
             if pause:
                 time.sleep(pause)
-            elapsed = r.timed()
+            elapsed = runners[name]()
             if round_ >= warmup:
-                samples[r.name].append(1000 * elapsed)
+                samples[name].append(1000 * elapsed)
             if progress is not None:
                 progress.update(1)
     return samples
@@ -572,7 +564,7 @@ def _run(args, torch_process: TorchProcess | None, torch_note: str | None) -> di
     if progress is not None:
         progress.close()
 
-    meta = _header(args, blas_threads(), torch_process.info if torch_process is not None else None)
+    meta = _header(args, threads, torch_process.info if torch_process is not None else None)
     meta["torch_note"] = torch_note
     results = dict(meta=meta, gradient_checks=checks, rows=rows, summary=_summary(rows))
     print(format_table(results))

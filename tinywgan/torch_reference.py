@@ -10,10 +10,9 @@ same NumPy generator (:func:`~tinywgan.handwritten.draw_critic_inputs`), ``torch
 ``torch.optim.RMSprop`` with the variant's settings, and the gradient penalty by double backprop
 (``torch.autograd.grad(..., create_graph=True)``), as in Gulrajani et al.'s reference code.
 
-:class:`TorchProcess` runs all of that in a child process, which is how the bench times it: PyTorch's
-OpenMP thread pool and NumPy's OpenBLAS pool then never live in one process. In one process, each pool's
-idle threads keep polling for work for a while after their last job, on the cores the other library is
-computing on; on a two-core machine that swung the two-thread timings by 20% from run to run.
+:class:`TorchProcess` runs all of that in a child process, which is how the bench times it, so that
+PyTorch's OpenMP thread pool and NumPy's OpenBLAS pool never share one process (:mod:`tinywgan.bench` says
+why).
 """
 from __future__ import annotations
 
@@ -223,7 +222,7 @@ class TorchProcess:
         if os.name == "posix":  # the answers get a pipe of their own; the child's stdout stays this one's
             read_fd, write_fd = os.pipe()
             answers, streams = str(write_fd), dict(pass_fds=(write_fd,))
-        else:  # stdout carries the answers: the child moves fd 1 to stderr first (output at start-up is lost)
+        else:  # stdout carries the answers; the child moves fd 1 to stderr first thing (start-up output breaks it)
             answers, streams = "os.dup(1); os.dup2(2, 1)", dict(stdout=subprocess.PIPE)
         code = (f"import os, sys; answers = {answers}; sys.path.append({package_root!r}); "
                 f"from tinywgan.torch_reference import _serve; _serve({threads!r}, answers)")
