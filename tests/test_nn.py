@@ -130,30 +130,30 @@ def test_shared_parameter_is_listed_once_and_failed_load_changes_nothing():
         np.testing.assert_array_equal(v, before[k])
 
 
-def test_in_place_activations_change_no_gradient(device):
-    """An MLP running itself overwrites the Linear outputs it alone sees; gradients and the gradient
-    penalty's double backprop come out exactly as when its layers, called one by one, make new arrays."""
+def test_fused_linear_activation_changes_no_number(device):
+    """An MLP running itself fuses each Linear with the ReLU / LeakyReLU after it into one op; outputs,
+    gradients and the gradient penalty's double backprop come out bit for bit as when its layers are called
+    one by one."""
+    from tinywgan import functions as F
     for activation in ("relu", "leaky_relu"):
         mlp = nn.MLP([3, 6, 6, 1], activation=activation, rng=tw.Generator(0, device), dtype="float64")
         x = tw.tensor(np.random.default_rng(1).standard_normal((5, 3)), device=device, requires_grad=True)
         results = []
-        for run in (mlp, lambda h: [h := m(h) for m in mlp][-1]):  # in place; layer by layer
-            (g,) = tw.grad(run(x).sum(), [x], create_graph=True)
+        for run in (mlp, lambda h: [h := m(h) for m in mlp][-1]):  # fused; layer by layer
+            y = run(x)
+            (g,) = tw.grad(y.sum(), [x], create_graph=True)
             penalty = ((g * g).sum(axis=1).sqrt() - 1.0) ** 2
             weight_grads = tw.grad(penalty.mean(), mlp.parameters(), allow_unused=True)  # biases: unused
-            results.append([g.numpy()] + [None if h is None else h.numpy() for h in weight_grads])
-        assert sum(a is not None for a in results[0]) == 4  # g and the three weight matrices
+            results.append([y.numpy(), g.numpy()] + [None if h is None else h.numpy() for h in weight_grads])
+        assert sum(a is not None for a in results[0]) == 5  # y, g and the three weight matrices
         for a, b in zip(*results):
             assert (a is None) == (b is None)
             if a is not None:
                 np.testing.assert_array_equal(a, b)
-    z = mlp[0](x)
-    assert mlp[1](z).data is not z.data  # a layer called on its own leaves its input alone
-    seen = []
-    original = mlp[1].forward
-    mlp[1].forward = lambda h, inplace=None: seen.append(inplace) or original(h, inplace)
-    out = mlp(x)
-    assert seen == [True] and out.shape == (5, 1)  # the MLP asks for in place
+        hidden = mlp(x).creator.inputs[0].creator  # the op before the output layer
+        assert isinstance(hidden, F.Linear) and hidden.slope == mlp[1].slope
+        layer_output = mlp[0](x)
+        assert isinstance(layer_output.creator, F.Linear) and layer_output.creator.slope is None
 
 
 def test_in_place_is_taken_only_after_a_linear_op(device):

@@ -422,8 +422,11 @@ def _backprop(outputs: Sequence[Tensor], grad_outputs: list, inputs, create_grap
                 if not needed or gx is None:
                     continue
                 if gx.data.shape != x.data.shape:  # undo broadcasting, once for every op
-                    gx = F.sum_to(gx, x.shape)
-                grads[id(x)] = grads[id(x)] + gx if id(x) in grads else gx  # never in place: gx may be shared
+                    gx = F.sum_to(gx, x.shape) if create_graph else _wrap(F.sum_to_array(f.xp, gx.data, x.shape))
+                key = id(x)
+                if key in grads:  # never in place: gx may be shared. Recorded only under create_graph.
+                    gx = grads[key] + gx if create_graph else _wrap(grads[key].data + gx.data)
+                grads[key] = gx
                 if x.creator is None or id(x) in targets:
                     leaves[id(x)] = x
                 push(x)

@@ -5,8 +5,9 @@ one generator step (Gulrajani et al. 2017, Algorithm 1; Arjovsky et al. 2017, Al
 
 * two workloads (:data:`tinywgan.handwritten.WORKLOADS`): ``toy``, the MLPs 2-512-512-512 of Gulrajani et
   al.'s ``gan_toy.py`` at batch 256 on 8 Gaussians; ``mnist``, generator 128-512-512-512-784 (tanh out) and
-  critic 784-512-512-512-1 (LeakyReLU 0.2) at batch 64, on a stand-in for MNIST: uniform pixels in
-  [-1, 1] (the time does not depend on the pixels, and the bench needs no download);
+  critic 784-512-512-512-1 (LeakyReLU 0.2) at batch 64, on a stand-in for MNIST: 2,048 fixed images of
+  uniform pixels in [-1, 1], batches drawn by index as chapter 09 draws MNIST's (the time does not depend
+  on the pixels, and the bench needs no download);
 * two variants: ``gp`` (gradient penalty, Adam 1e-4, betas (0.5, 0.9), lambda = the workload's: toy 0.1,
   mnist 10) and ``clip`` (RMSprop 5e-5, weight clipping c = 0.01, no penalty);
 * three implementations, started from the same initial weights: tinywgan (``WGANTrainer.iteration``, the
@@ -222,10 +223,18 @@ def wgan_config(wl: hw.Workload, variant: str, device: str = "cpu", seed: int = 
 
 def real_sampler(wl: hw.Workload) -> Callable:
     """``sample_real(n, rng)`` for :class:`~tinywgan.wgan.WGANTrainer`: 8 Gaussians for ``toy``; for
-    ``mnist`` the hand-written bench's stand-in, uniform pixels in [-1, 1]."""
+    ``mnist`` the hand-written bench's stand-in (:func:`tinywgan.handwritten.stand_in_images`), on the
+    device, drawn by index as chapter 09 draws MNIST batches."""
     if wl.name == "toy":
         return toy_dataset("8gaussians").sample
-    return lambda n, rng: rng.uniform((n, wl.data_dim), -1.0, 1.0)
+    images = {}
+
+    def sample(n, rng):
+        if rng.device not in images:
+            images[rng.device] = backend.to_device(hw.stand_in_images(wl.data_dim), rng.device)
+        x = images[rng.device]
+        return rng.xp.take(x, rng.integers(0, x.shape[0], (n,)), axis=0)
+    return sample
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -29,7 +29,8 @@ from .autograd import Function, Tensor, _wrap, is_grad_enabled
 from .shapes import (BroadcastTo, Concatenate, GetItem, GetItemGrad, Linear, MatMul, Max, Mean, Norm,
                      Reshape, Stack, Sum, SumTo, Transpose, _is_array_index, _kept_shape, _matmul,
                      _normalize_axes, _not_integer, broadcast_to, concatenate, getitem, linear, matmul,
-                     matrix_transpose, max, mean, norm, reshape, stack, sum, sum_to, transpose)
+                     matrix_transpose, max, mean, norm, reshape, slope_mask, stack, sum, sum_to, sum_to_array,
+                     transpose)
 
 # ---------------------------------------------------------------------------------------------------------
 # Arithmetic
@@ -206,19 +207,19 @@ class Sigmoid(Function):
         return gy * (y * (1 - y))
 
 
-class ReLU(Function):
-    """y = max(x, 0) = x * [x > 0].   dy/dx = [x > 0], a constant mask.
+class LeakyReLU(Function):
+    """y = x if x > 0 else slope * x.   dy/dx = 1 or slope, a constant mask (Maas et al. 2013).
 
-    The mask is built once, as a float array, and reused: ``[x > 0]`` written into a float array
-    (:func:`tinywgan.backend.positive_mask`) and multiplied is many times faster on NumPy than
-    ``maximum(x, 0)`` or ``where(x > 0, x, 0)`` with a scalar. ``inplace``: multiply into x's own array.
+    The mask is built once, as a float array (:func:`slope_mask`), and reused: ``y = x * mask``, many
+    times faster on NumPy than ``maximum(x, 0)`` or ``where(x > 0, x, slope * x)`` with a scalar.
+    ``inplace``: multiply into x's own array.
     """
 
-    def __init__(self, inplace: bool = False):
-        self.inplace = inplace
+    def __init__(self, slope: float, inplace: bool = False):
+        self.slope, self.inplace = slope, inplace
 
     def forward(self, x):
-        self.mask = backend.positive_mask(x)
+        self.mask = slope_mask(x, self.slope)
         if self.inplace:
             x *= self.mask
             return x
@@ -230,26 +231,11 @@ class ReLU(Function):
         return gy * self.mask
 
 
-class LeakyReLU(Function):
-    """y = x if x > 0 else slope * x.   dy/dx = 1 or slope, a constant mask (Maas et al. 2013)."""
+class ReLU(LeakyReLU):
+    """y = max(x, 0) = x * [x > 0].   dy/dx = [x > 0]: LeakyReLU with slope 0."""
 
-    def __init__(self, slope: float, inplace: bool = False):
-        self.slope, self.inplace = slope, inplace
-
-    def forward(self, x):
-        m = backend.positive_mask(x)
-        m *= 1 - self.slope
-        m += self.slope
-        self.mask = m
-        if self.inplace:
-            x *= m
-            return x
-        return x * m
-
-    def backward(self, gy):
-        if not is_grad_enabled():
-            return _wrap(gy.data * self.mask)
-        return gy * self.mask
+    def __init__(self, inplace: bool = False):
+        super().__init__(0.0, inplace)
 
 
 class Softplus(Function):

@@ -426,12 +426,29 @@ def sample_eight_gaussians(rng: np.random.Generator, n: int, dtype=np.float32):
     return points / 1.414
 
 
+STAND_IN_SIZE = 2048  # images in the MNIST stand-in
+
+
+def stand_in_images(data_dim: int, dtype=np.float32) -> np.ndarray:
+    """The bench's stand-in for the MNIST training set: ``STAND_IN_SIZE`` images of uniform pixels in
+    [-1, 1], always the same (seed 0; the timing does not depend on the pixels, and the bench needs no
+    download). Batches are drawn from it by index, as chapter 09 draws them from MNIST."""
+    key = (data_dim, np.dtype(dtype).name)
+    if key not in _STAND_IN:
+        _STAND_IN[key] = (np.random.default_rng(0).random((STAND_IN_SIZE, data_dim)) * 2 - 1).astype(dtype)
+    return _STAND_IN[key]
+
+
+_STAND_IN: dict = {}
+
+
 def sample_real(workload: Workload, rng: np.random.Generator, dtype=np.float32):
-    """A batch of real data: 8 gaussians for ``toy``; for ``mnist`` a stand-in of uniform pixels in
-    [-1, 1] (the timing does not depend on the pixels; the real loader is ``tinywgan.data``)."""
+    """A batch of real data: 8 gaussians for ``toy``; for ``mnist`` ``batch_size`` images of
+    :func:`stand_in_images` at random indices (the real loader is :mod:`tinywgan.mnist`)."""
     if workload.name == "toy":
         return sample_eight_gaussians(rng, workload.batch_size, dtype)
-    return rng.random((workload.batch_size, workload.data_dim), dtype=dtype) * 2 - 1
+    images = stand_in_images(workload.data_dim, dtype)
+    return np.take(images, rng.integers(0, images.shape[0], workload.batch_size), axis=0)
 
 
 def draw_critic_inputs(workload, variant, rng, dtype=np.float32, real_sampler=None):

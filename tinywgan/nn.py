@@ -208,11 +208,13 @@ class Linear(Module):
         else:
             self.bias = None
 
-    def forward(self, x):
+    def forward(self, x, slope: float | None = None):
+        """``x @ W + b``; with ``slope`` (0: ReLU, > 0: LeakyReLU) the activation too, in the same op
+        (:func:`tinywgan.functions.linear`), as :class:`MLP` asks for."""
         if x.shape[-1] != self.in_features:
             raise ValueError(f"Linear({self.in_features}, {self.out_features}): input has shape "
                              f"{tuple(x.shape)}; its last axis must be {self.in_features}")
-        return F.linear(x, self.weight, self.bias)
+        return F.linear(x, self.weight, self.bias, slope)
 
     def extra_repr(self) -> str:
         return f"{self.in_features}, {self.out_features}, init={self.init!r}"
@@ -220,14 +222,15 @@ class Linear(Module):
 
 class ReLU(Module):
     """max(x, 0); ``inplace=True`` overwrites its input after a linear op, on the caller's promise that
-    nothing else uses that input (:func:`tinywgan.functions.relu`). A call can ask for it too: :class:`MLP`
-    does, for the Linear outputs only it sees."""
+    nothing else uses that input (:func:`tinywgan.functions.relu`)."""
+
+    slope = 0.0  # as a LeakyReLU: what MLP fuses into the Linear before it
 
     def __init__(self, inplace: bool = False):
         self.inplace = inplace
 
-    def forward(self, x, inplace: bool | None = None):
-        return F.relu(x, self.inplace if inplace is None else inplace)
+    def forward(self, x):
+        return F.relu(x, self.inplace)
 
     def extra_repr(self) -> str:
         return "inplace=True" if self.inplace else ""
@@ -237,8 +240,8 @@ class LeakyReLU(Module):
     def __init__(self, slope: float = 0.2, inplace: bool = False):
         self.slope, self.inplace = slope, inplace
 
-    def forward(self, x, inplace: bool | None = None):
-        return F.leaky_relu(x, self.slope, self.inplace if inplace is None else inplace)
+    def forward(self, x):
+        return F.leaky_relu(x, self.slope, self.inplace)
 
     def extra_repr(self) -> str:
         return f"slope={self.slope}" + (", inplace=True" if self.inplace else "")
@@ -295,9 +298,10 @@ def _activation(spec) -> Module:
 class MLP(Sequential):
     """A multilayer perceptron: Linear layers of the given ``sizes`` with ``activation`` between them and
     ``output_activation`` (None: a linear output, as a critic needs) after the last. When the MLP runs
-    itself and records a graph, its ReLU and LeakyReLU layers work in place on the output of the Linear
-    before them, which only it sees (PyTorch's ``inplace=True``: one array fewer per layer); under
-    ``no_grad`` and when its layers are called one by one they make new arrays as usual.
+    itself, a Linear layer followed by a ReLU or LeakyReLU runs as one fused op
+    (``Linear.forward(x, slope)``, :class:`tinywgan.functions.Linear`): the same numbers as the two layers
+    called one by one, with one graph node and one array fewer per layer. Subclasses of these layers
+    (which may change what they compute) are called one by one.
 
     >>> critic = MLP([2, 512, 512, 512, 1])          # Gulrajani et al. 2017, toy critic
     >>> generator = MLP([2, 512, 512, 512, 2])       # and its generator
@@ -321,7 +325,14 @@ class MLP(Sequential):
         self.sizes = sizes
 
     def forward(self, x):
-        for m in self:
-            # The output of the Linear before an activation is seen by nothing else: overwrite it.
-            x = m(x, inplace=True) if type(m) in (ReLU, LeakyReLU) else m(x)
+        layers = list(self)
+        k = 0
+        while k < len(layers):
+            m, after = layers[k], layers[k + 1] if k + 1 < len(layers) else None
+            if type(m) is Linear and type(after) in (ReLU, LeakyReLU):
+                x = m(x, slope=after.slope)  # Linear and activation as one op
+                k += 2
+            else:
+                x = m(x)
+                k += 1
         return x

@@ -60,19 +60,40 @@ class MatMul(Function):
         return ga, gb
 
 
+def slope_mask(z, slope: float):
+    """``phi'(z)`` of ReLU (``slope = 0``) or LeakyReLU (``slope > 0``) as an array of z's dtype: 1 where
+    z > 0, else ``slope``. Written from ``[z > 0]`` (:func:`tinywgan.backend.positive_mask`), many times faster
+    on NumPy than ``where(z > 0, 1, slope)``. The activation is then ``z * mask``, and its derivative the
+    mask itself, a constant: double backprop builds no graph through it."""
+    m = backend.positive_mask(z)
+    if slope:
+        m *= 1 - slope
+        m += slope
+    return m
+
+
 class Linear(Function):
     """y = x @ W + b, the affine map of a Linear layer, as one op (x: (..., in), W: (in, out), b: (out,)).
     dy/dx = gy @ W^T,  dy/dW = x^T @ gy,  dy/db = gy summed over all axes but the last (the graph walk
     sums it to b's shape, as for any broadcast operand).
 
     One op instead of a matmul and an add: the bias is added in place into the product, and the graph
-    has half the nodes.
+    has half the nodes. ``slope`` (None: no activation) fuses a ReLU (0) or LeakyReLU (slope > 0) too:
+    ``y = z * m`` with ``z = x @ W + b`` and ``m = phi'(z)`` (:func:`slope_mask`), written into z's own array;
+    the backward first turns gy into ``gz = gy * m`` and goes on as above. Same numbers, operation for
+    operation, as the Linear op followed by the activation op, with one node and one array fewer.
     """
+
+    def __init__(self, slope: float | None = None):
+        self.slope = slope
 
     def forward(self, x, W, b=None):
         y = _matmul(self.xp, x, W)
         if b is not None:
             y += b
+        if self.slope is not None:
+            self.mask = slope_mask(y, self.slope)
+            y *= self.mask
         return y
 
     def backward(self, gy):
@@ -80,26 +101,34 @@ class Linear(Function):
         need = self.needs_input_grad
         if not is_grad_enabled():  # the same products on raw arrays
             xp, g = self.xp, gy.data
+            if self.slope is not None:
+                g = g * self.mask
+                gy = _wrap(g)
             gx = _wrap(_matmul(xp, g, xp.matrix_transpose(W.data))) if need[0] else None
             gW = _wrap(_matmul(xp, xp.matrix_transpose(x.data), g)) if need[1] else None
         else:
+            if self.slope is not None:
+                gy = gy * self.mask  # the mask is a constant: no graph through phi'
             gx = matmul(gy, matrix_transpose(W)) if need[0] else None
             gW = matmul(matrix_transpose(x), gy) if need[1] else None
         return (gx, gW) if len(self.inputs) == 2 else (gx, gW, gy)
 
 
-def linear(x, W, b=None):
-    """x @ W + b (b optional) as one differentiable op; shapes are checked like :func:`matmul`'s."""
+def linear(x, W, b=None, slope: float | None = None):
+    """x @ W + b (b optional) as one differentiable op; shapes are checked like :func:`matmul`'s. ``slope``
+    fuses an activation into the op: 0 for ReLU, a positive number for LeakyReLU with that negative slope,
+    None (the default) for none (see :class:`Linear`)."""
     x, W = _as_tensors((x, W))
     if W.ndim != 2 or x.ndim < 2 or x.data.shape[-1] != W.data.shape[0]:
         raise ValueError(f"linear: x has shape {x.shape} and W has shape {W.shape}; W must be 2-D with as "
                          f"many rows as x's last axis")
+    slope = None if slope is None else float(slope)
     if b is None:
-        return Linear()(x, W)
+        return Linear(slope)(x, W)
     b, = _as_tensors((b,))
     if b.shape != (W.shape[1],):
         raise ValueError(f"linear: b has shape {b.shape}; expected ({W.shape[1]},) for W of shape {W.shape}")
-    return Linear()(x, W, b)
+    return Linear(slope)(x, W, b)
 
 
 def matmul(a, b):
@@ -191,16 +220,21 @@ class SumTo(Function):
         self.shape = tuple(shape)
 
     def forward(self, x):
-        lead = x.ndim - len(self.shape)
-        axes = tuple(range(lead)) + tuple(
-            lead + i for i, s in enumerate(self.shape) if s == 1 and x.shape[lead + i] != 1)
-        y = self.xp.sum(x, axis=axes, keepdims=True) if axes else x
-        if lead:
-            y = self.xp.reshape(y, self.shape)
-        return y
+        return sum_to_array(self.xp, x, self.shape)
 
     def backward(self, gy):
         return broadcast_to(gy, self.inputs[0].shape)
+
+
+def sum_to_array(xp, x, shape):
+    """The raw-array sum_to: ``x`` summed over the axes that broadcasting added (the leading ones) or
+    stretched (size 1 in ``shape``)."""
+    lead = x.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(shape) if s == 1 and x.shape[lead + i] != 1)
+    y = xp.sum(x, axis=axes, keepdims=True) if axes else x
+    if lead:
+        y = xp.reshape(y, shape)
+    return y
 
 
 def broadcast_to(x, shape):
