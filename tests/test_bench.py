@@ -53,7 +53,7 @@ def test_table_has_finite_positive_timings(results, capsys):
 def test_table_is_printed():
     results = {"meta": dict(date="d", machine="m", cpu_count=2, platform="p", python="3", numpy="2",
                             blas="b", blas_threads=1, torch=None, torch_threads=None, cupy=None, gpu=None,
-                            load_average=0.1, warmup=1, repeat=2, small=False),
+                            load_average=0.1, warmup=1, repeat=2, lead_in=1, small=False),
                "gradient_checks": [dict(workload="toy", variant="gp", device="cpu", passed=True,
                                         max_rel_error=1e-12, torch_checked=False)],
                "rows": [dict(workload="toy", variant="gp", device="cpu",
@@ -62,6 +62,7 @@ def test_table_is_printed():
                "summary": "summary: x"}
     text = bench.format_table(results)
     assert "toy       gp       cpu" in text and "12.0" in text and "1.20x" in text and "—" in text
+    assert "after 1 untimed of its own" in text
 
 
 def _perturbed(real_function, which):
@@ -167,8 +168,11 @@ def test_torch_child_survives_stray_output_and_closes_after_an_interrupted_call(
 def test_bad_options_are_refused():
     with pytest.raises(SystemExit):
         bench.parse_args(["--repeat", "0"])
+    with pytest.raises(SystemExit):
+        bench.parse_args(["--lead-in", "-1"])
+    assert bench.parse_args([]).lead_in == 1
     args = bench.parse_args(["--quick"])
-    assert (args.warmup, args.repeat, args.threads) == (1, 2, 1)
+    assert (args.warmup, args.repeat, args.lead_in, args.threads) == (1, 2, 0, 1)
     assert bench.parse_args([]).threads is None
 
 
@@ -190,6 +194,25 @@ def test_the_device_path_works_off_numpy(variant):
     assert sorted(runners) == ["tinywgan"]  # the hand-written iteration is NumPy only
     samples = bench.time_round_robin(runners, warmup=0, repeat=1)
     assert samples["tinywgan"][0] > 0
+
+
+def test_each_timed_iteration_follows_one_of_its_own():
+    """With a lead-in, the iteration before every timed one is the same implementation's (the steady state
+    of a training loop), whatever order the round-robin puts the implementations in."""
+    calls = []
+
+    def runner(name):
+        def timed():
+            calls.append(name)
+            return 0.001 * len(calls)
+        return timed
+    samples = bench.time_round_robin({n: runner(n) for n in "abc"}, warmup=1, repeat=3, lead_in=1)
+    assert {n: len(v) for n, v in samples.items()} == {"a": 3, "b": 3, "c": 3}
+    assert calls[:3] == ["a", "b", "c"]  # warm-up: one each, no lead-in
+    timed = calls[3:]
+    assert len(timed) == 3 * 3 * 2 and all(timed[i] == timed[i + 1] for i in range(0, len(timed), 2))
+    assert [timed[i] for i in range(0, 6, 2)] == ["b", "c", "a"]  # the order still rotates
+    assert samples["b"][0] == 1000 * 0.001 * 5  # the time of the second call of the pair
 
 
 def test_python_m_tinywgan_bench_quick_runs_the_real_workloads():
