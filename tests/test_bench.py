@@ -10,6 +10,7 @@ import math
 import numpy as np
 import pytest
 
+import tinywgan as tw
 from tinywgan import bench
 from tinywgan import handwritten as hw
 from tinywgan.torch_reference import (TorchOn, TorchProcess, TorchProcessError, TorchWGAN, torch_available,
@@ -104,6 +105,22 @@ def test_weights_are_shared_by_every_implementation():
 
 
 @pytest.mark.skipif(not torch_available(), reason="needs PyTorch")
+def test_the_mnist_stand_in_is_one_fixed_image_set_drawn_by_index():
+    """Every implementation draws its MNIST batches as rows of the same fixed images (uniform pixels in
+    [-1, 1]), by index, as chapter 09 draws MNIST."""
+    wl = bench.workload("mnist")
+    images = hw.stand_in_images(wl.data_dim)
+    assert images.shape == (hw.STAND_IN_SIZE, 784) and images.dtype == np.float32
+    assert images.min() >= -1 and images.max() <= 1 and images.std() > 0.5
+    np.testing.assert_array_equal(images, hw.stand_in_images(wl.data_dim))  # the same set every time
+    rows = {r.tobytes() for r in images}
+    hand_batch = hw.sample_real(wl, np.random.default_rng(3))
+    ours = bench.real_sampler(wl)(wl.batch_size, tw.Generator(3))
+    for batch in (hand_batch, ours):
+        assert batch.shape == (wl.batch_size, 784)
+        assert all(r.tobytes() in rows for r in np.asarray(batch))
+
+
 def test_torch_on_another_device_runs_the_same_steps():
     """The device wrapper used for the GPU row, exercised on the CPU: the same losses as TorchWGAN."""
     wl = bench.workload("toy", small=True)

@@ -154,6 +154,8 @@ def test_fused_linear_activation_changes_no_number(device):
         assert isinstance(hidden, F.Linear) and hidden.slope == mlp[1].slope
         layer_output = mlp[0](x)
         assert isinstance(layer_output.creator, F.Linear) and layer_output.creator.slope is None
+    with pytest.raises(TypeError, match="slope must be None or a number"):
+        F.linear(x, mlp[0].weight, slope="relu")
 
 
 def test_in_place_is_taken_only_after_a_linear_op(device):

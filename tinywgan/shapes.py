@@ -122,13 +122,14 @@ class Linear(Function):
 
 def linear(x, W, b=None, slope: float | None = None):
     """x @ W + b (b optional) as one differentiable op; shapes are checked like :func:`matmul`'s. ``slope``
-    fuses an activation into the op: 0 for ReLU, a positive number for LeakyReLU with that negative slope,
+    fuses an activation into the op: 0 for ReLU, another number for LeakyReLU with that negative slope,
     None (the default) for none (see :class:`Linear`)."""
     x, W = _as_tensors((x, W))
     if W.ndim != 2 or x.ndim < 2 or x.data.shape[-1] != W.data.shape[0]:
         raise ValueError(f"linear: x has shape {x.shape} and W has shape {W.shape}; W must be 2-D with as "
                          f"many rows as x's last axis")
-    slope = None if slope is None else float(slope)
+    if slope is not None and not isinstance(slope, (int, float)):
+        raise TypeError(f"linear: slope must be None or a number (0 for ReLU); got {slope!r}")
     if b is None:
         return Linear(slope)(x, W)
     b, = _as_tensors((b,))
