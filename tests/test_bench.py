@@ -104,7 +104,6 @@ def test_weights_are_shared_by_every_implementation():
     assert bench.wgan_config(wl, "clip").optimizer == "rmsprop"
 
 
-@pytest.mark.skipif(not torch_available(), reason="needs PyTorch")
 def test_the_mnist_stand_in_is_one_fixed_image_set_drawn_by_index():
     """Every implementation draws its MNIST batches as rows of the same fixed images (uniform pixels in
     [-1, 1]), by index, as chapter 09 draws MNIST."""
@@ -121,6 +120,7 @@ def test_the_mnist_stand_in_is_one_fixed_image_set_drawn_by_index():
         assert all(r.tobytes() in rows for r in np.asarray(batch))
 
 
+@pytest.mark.skipif(not torch_available(), reason="needs PyTorch")
 def test_torch_on_another_device_runs_the_same_steps():
     """The device wrapper used for the GPU row, exercised on the CPU: the same losses as TorchWGAN."""
     wl = bench.workload("toy", small=True)
