@@ -356,8 +356,9 @@ def leaky_relu(x, slope: float = 0.2, inplace: bool = False):
 def can_overwrite(x) -> bool:
     """Whether an activation may write into x's array: x is the output of a linear op (:class:`Linear`,
     :class:`MatMul`), whose backward reads its inputs but never its output, and so does the activation's
-    (it keeps its mask). The engine has no version counter: that x feeds no other op is the caller's promise,
-    which :class:`tinywgan.nn.MLP` can make for the Linear outputs it makes itself."""
+    (it keeps its mask). The engine has no version counter: that x feeds no other op is the caller's promise
+    (``nn.ReLU(inplace=True)`` makes it for the layer's input). :class:`tinywgan.nn.MLP` needs no promise: it
+    fuses each activation into the Linear op before it (:func:`linear` with ``slope``)."""
     return isinstance(x, Tensor) and isinstance(x.creator, (Linear, MatMul))
 
 
