@@ -156,6 +156,11 @@ def test_fused_linear_activation_changes_no_number(device):
         assert isinstance(layer_output.creator, F.Linear) and layer_output.creator.slope is None
     with pytest.raises(TypeError, match="slope must be None or a number"):
         F.linear(x, mlp[0].weight, slope="relu")
+    # a NumPy float slope, batched float32 input: fused and layer by layer still agree to the bit
+    mlp = nn.MLP([3, 6, 1], activation=nn.LeakyReLU(np.float32(0.2)), rng=tw.Generator(0, device))
+    x = tw.tensor(np.random.default_rng(2).standard_normal((2, 5, 3)).astype(np.float32), device=device)
+    np.testing.assert_array_equal(mlp(x).numpy(), mlp[2](mlp[1](mlp[0](x))).numpy())
+    np.testing.assert_array_equal(F.leaky_relu(x, np.float32(0.2)).numpy(), F.leaky_relu(x, 0.2).numpy())
 
 
 def test_in_place_is_taken_only_after_a_linear_op(device):

@@ -350,7 +350,8 @@ def relu(x, inplace: bool = False):
 def leaky_relu(x, slope: float = 0.2, inplace: bool = False):
     """LeakyReLU with negative ``slope`` (0.2 in the DCGAN and WGAN-GP critics); ``inplace`` as for
     :func:`relu`."""
-    return LeakyReLU(slope, inplace and can_overwrite(x))(x)
+    # float(): a NumPy scalar slope does not mix with every backend's arrays (array_api_strict refuses it)
+    return LeakyReLU(float(slope), inplace and can_overwrite(x))(x)
 
 
 def can_overwrite(x) -> bool:

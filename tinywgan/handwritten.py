@@ -435,7 +435,9 @@ def stand_in_images(data_dim: int, dtype=np.float32) -> np.ndarray:
     download). Batches are drawn from it by index, as chapter 09 draws them from MNIST."""
     key = (data_dim, np.dtype(dtype).name)
     if key not in _STAND_IN:
-        _STAND_IN[key] = (np.random.default_rng(0).random((STAND_IN_SIZE, data_dim)) * 2 - 1).astype(dtype)
+        images = (np.random.default_rng(0).random((STAND_IN_SIZE, data_dim)) * 2 - 1).astype(dtype)
+        images.flags.writeable = False  # shared by every caller
+        _STAND_IN[key] = images
     return _STAND_IN[key]
 
 

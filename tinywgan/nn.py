@@ -209,8 +209,8 @@ class Linear(Module):
             self.bias = None
 
     def forward(self, x, slope: float | None = None):
-        """``x @ W + b``; with ``slope`` (0: ReLU, > 0: LeakyReLU) the activation too, in the same op
-        (:func:`tinywgan.functions.linear`), as :class:`MLP` asks for."""
+        """``x @ W + b``; with ``slope`` (0: ReLU, another number: LeakyReLU with that slope) the activation
+        too, in the same op (:func:`tinywgan.functions.linear`), as :class:`MLP` asks for."""
         if x.shape[-1] != self.in_features:
             raise ValueError(f"Linear({self.in_features}, {self.out_features}): input has shape "
                              f"{tuple(x.shape)}; its last axis must be {self.in_features}")
@@ -238,7 +238,7 @@ class ReLU(Module):
 
 class LeakyReLU(Module):
     def __init__(self, slope: float = 0.2, inplace: bool = False):
-        self.slope, self.inplace = slope, inplace
+        self.slope, self.inplace = float(slope), inplace
 
     def forward(self, x):
         return F.leaky_relu(x, self.slope, self.inplace)
@@ -300,8 +300,9 @@ class MLP(Sequential):
     ``output_activation`` (None: a linear output, as a critic needs) after the last. When the MLP runs
     itself, a Linear layer followed by a ReLU or LeakyReLU runs as one fused op
     (``Linear.forward(x, slope)``, :class:`tinywgan.functions.Linear`): the same numbers as the two layers
-    called one by one, with one graph node and one array fewer per layer. Subclasses of these layers
-    (which may change what they compute) are called one by one.
+    called one by one, with one graph node and one array fewer per layer. The activation module's own
+    ``forward`` is then not called; subclasses of these layers (which may change what they compute) are
+    called one by one.
 
     >>> critic = MLP([2, 512, 512, 512, 1])          # Gulrajani et al. 2017, toy critic
     >>> generator = MLP([2, 512, 512, 512, 2])       # and its generator

@@ -12,6 +12,8 @@ hottest ops (Linear, MatMul) add a raw-array ``backward`` for walks that record 
 """
 from __future__ import annotations
 
+import numbers
+
 from . import backend
 from .autograd import Function, Tensor, _as_tensors, _wrap, is_grad_enabled
 
@@ -128,8 +130,10 @@ def linear(x, W, b=None, slope: float | None = None):
     if W.ndim != 2 or x.ndim < 2 or x.data.shape[-1] != W.data.shape[0]:
         raise ValueError(f"linear: x has shape {x.shape} and W has shape {W.shape}; W must be 2-D with as "
                          f"many rows as x's last axis")
-    if slope is not None and not isinstance(slope, (int, float)):
-        raise TypeError(f"linear: slope must be None or a number (0 for ReLU); got {slope!r}")
+    if slope is not None:
+        if not isinstance(slope, numbers.Real):
+            raise TypeError(f"linear: slope must be None or a number (0 for ReLU); got {slope!r}")
+        slope = float(slope)  # a NumPy float32 slope would otherwise be an array scalar in the mask's arithmetic
     if b is None:
         return Linear(slope)(x, W)
     b, = _as_tensors((b,))
