@@ -267,7 +267,8 @@ class Function:
 
     Subclasses implement ``forward(*arrays) -> array`` (raw arrays of the namespace ``self.xp``) and
     ``backward(gy) -> tuple of Tensors`` (one per input, written with Tensor ops so that it can itself be
-    differentiated; a few hot ops in functions.py add a raw-array path for walks that record no graph).
+    differentiated; a few hot ops in functions.py and shapes.py add a raw-array path for walks that
+    record no graph).
     ``backward`` may return ``None`` for an input whose gradient it was told is not needed:
     ``self.needs_input_grad[i]`` is False (the graph walk sets it before each call, so ``grad(y, x)`` never
     pays for the weights' gradients).

@@ -24,7 +24,7 @@ from __future__ import annotations
 from . import backend
 from .autograd import Function, Tensor, _wrap, is_grad_enabled
 # The ops along axes, re-exported with their private helpers: the engine and the chapters call them as
-# F.matmul, F.sum_to, ..., and can_overwrite below needs Linear and MatMul. shapes.py imports nothing from
+# F.matmul, F.sum_to, F.linear, .... shapes.py imports nothing from
 # this module (its backward passes reach the elementwise ops through Tensor operators), so there is no cycle.
 from .shapes import (BroadcastTo, Concatenate, GetItem, GetItemGrad, Linear, MatMul, Max, Mean, Norm,
                      Reshape, Stack, Sum, SumTo, Transpose, _is_array_index, _kept_shape, _matmul,
@@ -211,18 +211,15 @@ class LeakyReLU(Function):
     """y = x if x > 0 else slope * x.   dy/dx = 1 or slope, a constant mask (Maas et al. 2013).
 
     The mask is built once, as a float array (:func:`slope_mask`), and reused: ``y = x * mask``, many
-    times faster on NumPy than ``maximum(x, 0)`` or ``where(x > 0, x, slope * x)`` with a scalar.
-    ``inplace``: multiply into x's own array.
+    times faster on NumPy than ``maximum(x, 0)`` or ``where(x > 0, x, slope * x)`` with a scalar. (An MLP
+    fuses its activations into the Linear op before them: :func:`linear` with ``slope``.)
     """
 
-    def __init__(self, slope: float, inplace: bool = False):
-        self.slope, self.inplace = slope, inplace
+    def __init__(self, slope: float):
+        self.slope = slope
 
     def forward(self, x):
         self.mask = slope_mask(x, self.slope)
-        if self.inplace:
-            x *= self.mask
-            return x
         return x * self.mask
 
     def backward(self, gy):
@@ -234,8 +231,8 @@ class LeakyReLU(Function):
 class ReLU(LeakyReLU):
     """y = max(x, 0) = x * [x > 0].   dy/dx = [x > 0]: LeakyReLU with slope 0."""
 
-    def __init__(self, inplace: bool = False):
-        super().__init__(0.0, inplace)
+    def __init__(self):
+        super().__init__(0.0)
 
 
 class Softplus(Function):
@@ -338,29 +335,14 @@ def sigmoid(x):
     return Sigmoid()(x)
 
 
-def relu(x, inplace: bool = False):
-    """max(x, 0). ``inplace=True`` writes the result into x's array, as PyTorch's ``ReLU(inplace=True)``
-    does, saving an array per layer. It is taken only when x comes straight from a linear op (see
-    :func:`can_overwrite`), else the result is a new array; that x feeds no other op is the caller's
-    promise (there is no version counter to catch it, as PyTorch's would): if it does, that op's gradient
-    and anyone holding x see relu(x)."""
-    return ReLU(inplace and can_overwrite(x))(x)
+def relu(x):
+    return ReLU()(x)
 
 
-def leaky_relu(x, slope: float = 0.2, inplace: bool = False):
-    """LeakyReLU with negative ``slope`` (0.2 in the DCGAN and WGAN-GP critics); ``inplace`` as for
-    :func:`relu`."""
+def leaky_relu(x, slope: float = 0.2):
+    """LeakyReLU with negative ``slope`` (0.2 in the DCGAN and WGAN-GP critics)."""
     # float(): a NumPy scalar slope does not mix with every backend's arrays (array_api_strict refuses it)
-    return LeakyReLU(float(slope), inplace and can_overwrite(x))(x)
-
-
-def can_overwrite(x) -> bool:
-    """Whether an activation may write into x's array: x is the output of a linear op (:class:`Linear`,
-    :class:`MatMul`), whose backward reads its inputs but never its output, and so does the activation's
-    (it keeps its mask). The engine has no version counter: that x feeds no other op is the caller's promise
-    (``nn.ReLU(inplace=True)`` makes it for the layer's input). :class:`tinywgan.nn.MLP` needs no promise: it
-    fuses each activation into the Linear op before it (:func:`linear` with ``slope``)."""
-    return isinstance(x, Tensor) and isinstance(x.creator, (Linear, MatMul))
+    return LeakyReLU(float(slope))(x)
 
 
 def softplus(x):

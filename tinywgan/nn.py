@@ -221,30 +221,21 @@ class Linear(Module):
 
 
 class ReLU(Module):
-    """max(x, 0); ``inplace=True`` overwrites its input after a linear op, on the caller's promise that
-    nothing else uses that input (:func:`tinywgan.functions.relu`)."""
-
     slope = 0.0  # as a LeakyReLU: what MLP fuses into the Linear before it
 
-    def __init__(self, inplace: bool = False):
-        self.inplace = inplace
-
     def forward(self, x):
-        return F.relu(x, self.inplace)
-
-    def extra_repr(self) -> str:
-        return "inplace=True" if self.inplace else ""
+        return F.relu(x)
 
 
 class LeakyReLU(Module):
-    def __init__(self, slope: float = 0.2, inplace: bool = False):
-        self.slope, self.inplace = float(slope), inplace
+    def __init__(self, slope: float = 0.2):
+        self.slope = float(slope)
 
     def forward(self, x):
-        return F.leaky_relu(x, self.slope, self.inplace)
+        return F.leaky_relu(x, self.slope)
 
     def extra_repr(self) -> str:
-        return f"slope={self.slope}" + (", inplace=True" if self.inplace else "")
+        return f"slope={self.slope}"
 
 
 class Tanh(Module):
