@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 
 import numpy as np
 import pytest
@@ -13,6 +14,8 @@ import pytest
 import tinywgan as tw
 from tinywgan import bench
 from tinywgan import handwritten as hw
+from tinywgan import workloads as wk
+from tinywgan.threads import threads_option
 from tinywgan.torch_reference import (TorchOn, TorchProcess, TorchProcessError, TorchWGAN, torch_available,
                                       torch_gradients, torch_wgan)
 
@@ -96,7 +99,7 @@ def test_weights_are_shared_by_every_implementation():
     wl = bench.workload("mnist", small=True)
     critic, generator = bench.initial_weights(wl, seed=3)
     D, G = bench.critic_and_generator(wl, critic, generator)
-    for p, a in zip(D.parameters() + G.parameters(), hw.flat(critic) + hw.flat(generator)):
+    for p, a in zip(D.parameters() + G.parameters(), wk.flat(critic) + wk.flat(generator)):
         np.testing.assert_array_equal(p.data, a)
         assert p.data.dtype == np.float32
     config = bench.wgan_config(wl, "gp")
@@ -108,14 +111,14 @@ def test_the_mnist_stand_in_is_one_fixed_image_set_drawn_by_index():
     """Every implementation draws its MNIST batches as rows of the same fixed images (uniform pixels in
     [-1, 1]), by index, as chapter 09 draws MNIST."""
     wl = bench.workload("mnist")
-    images = hw.stand_in_images(wl.data_dim)
-    assert images.shape == (hw.STAND_IN_SIZE, 784) and images.dtype == np.float32
+    images = wk.stand_in_images(wl.data_dim)
+    assert images.shape == (wk.STAND_IN_SIZE, 784) and images.dtype == np.float32
     assert images.min() >= -1 and images.max() <= 1 and images.std() > 0.5
-    hw._STAND_IN.clear()
-    np.testing.assert_array_equal(images, hw.stand_in_images(wl.data_dim))  # rebuilt: the same set
+    wk._STAND_IN.clear()
+    np.testing.assert_array_equal(images, wk.stand_in_images(wl.data_dim))  # rebuilt: the same set
     assert not images.flags.writeable
     rows = {r.tobytes() for r in images}
-    hand_batch = hw.sample_real(wl, np.random.default_rng(3))
+    hand_batch = wk.sample_real(wl, np.random.default_rng(3))
     ours = bench.real_sampler(wl)(wl.batch_size, tw.Generator(3))
     for batch in (hand_batch, ours):
         assert batch.shape == (wl.batch_size, 784)
@@ -139,11 +142,10 @@ def test_torch_on_another_device_runs_the_same_steps():
 def test_torch_runs_in_a_child_process_and_reports_its_errors():
     """The bench's PyTorch runs in a child: its gradients equal the in-process ones, it times iterations
     of the steps it was set up with, and a failure there is raised here with the child's traceback."""
-    import os
     wl = bench.workload("mnist", small=True)
     critic, generator = bench.initial_weights(wl, seed=0, dtype=np.float64)
     rng = np.random.default_rng(1)
-    real, z, alpha = hw.draw_critic_inputs(wl, "gp", rng, np.float64)
+    real, z, alpha = wk.draw_critic_inputs(wl, "gp", rng, np.float64)
     fake = hw.mlp_forward(generator, z, wl.generator_activation, wl.generator_output).output
     args = (wl, "gp", critic, generator, real, fake, alpha, z, wl.gp_weight)
     with TorchProcess(threads=1) as child:
@@ -184,6 +186,37 @@ def test_torch_child_survives_stray_output_and_closes_after_an_interrupted_call(
             child.iteration()
 
 
+@pytest.mark.skipif(os.name != "posix", reason="the wait is bounded on POSIX only")
+def test_waiting_for_an_answer_is_bounded():
+    """A child that never answers makes the wait end with a TimeoutError, not hang the bench."""
+    import time
+    from tinywgan.torch_reference import _wait_readable
+    read_fd, write_fd = os.pipe()
+    with os.fdopen(read_fd, "rb") as answers, os.fdopen(write_fd, "wb") as child:
+        t0 = time.perf_counter()
+        with pytest.raises(TimeoutError, match="no answer within 0.05 s"):
+            _wait_readable(answers, 0.05)
+        assert time.perf_counter() - t0 >= 0.04
+        child.write(b"x")
+        child.flush()
+        _wait_readable(answers, 0.05)  # returns: there is something to read
+        _wait_readable(answers, None)
+        assert answers.read(1) == b"x"
+
+
+@pytest.mark.skipif(not torch_available() or os.name != "posix", reason="needs PyTorch, and POSIX")
+def test_a_torch_child_that_does_not_answer_in_time_is_closed():
+    wl = bench.workload("mnist")
+    with TorchProcess(threads=1) as child:
+        child.setup(wl, "gp", *bench.initial_weights(wl, seed=0))
+        child.timeout = 1e-4  # far less than one MNIST iteration takes
+        with pytest.raises(TorchProcessError, match=r"failed to answer 'iteration' \(TimeoutError: no answer"):
+            child.iteration()
+        assert not child.alive()
+        with pytest.raises(TorchProcessError, match="closed after a failed 'iteration' request"):
+            child.iteration()
+
+
 def test_bad_options_are_refused():
     with pytest.raises(SystemExit):
         bench.parse_args(["--repeat", "0"])
@@ -196,9 +229,9 @@ def test_bad_options_are_refused():
 
 
 def test_threads_are_read_from_the_command_line():
-    assert bench._threads_in(["--quick", "--threads", "3"]) == "3"
-    assert bench._threads_in(["--threads=2"]) == "2"
-    assert bench._threads_in(["--quick"]) is None
+    assert threads_option(["--quick", "--threads", "3"]) == "3"
+    assert threads_option(["--threads=2"]) == "2"
+    assert threads_option(["--quick"]) is None
 
 
 @pytest.mark.parametrize("variant", bench.VARIANT_NAMES)
@@ -226,7 +259,15 @@ def test_each_timed_iteration_follows_one_of_its_own():
             calls.append(name)
             return 0.001 * len(calls)
         return timed
-    samples = bench.time_round_robin({n: runner(n) for n in "abc"}, warmup=1, repeat=3, lead_in=1)
+    class Progress:
+        count = 0
+
+        def update(self, n):
+            self.count += n
+    progress = Progress()
+    samples = bench.time_round_robin({n: runner(n) for n in "abc"}, warmup=1, repeat=3, progress=progress,
+                                     lead_in=1)
+    assert progress.count == len(calls) == 3 + 3 * 3 * 2  # the bar counts every iteration, lead-ins too
     assert {n: len(v) for n, v in samples.items()} == {"a": 3, "b": 3, "c": 3}
     assert calls[:3] == ["a", "b", "c"]  # warm-up: one each, no lead-in
     timed = calls[3:]

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from tinywgan import handwritten as hw
+from tinywgan import workloads as wk
 
 ACTIVATIONS = ["relu", "leaky_relu", "tanh"]
 
@@ -64,7 +65,7 @@ def _critic_problem(activation, sizes, seed):
     """A small float64 critic with real, fake and alpha drawn away from the activation's kinks."""
     for s in range(seed, seed + 100):
         rng = np.random.default_rng(s)
-        critic = hw.init_mlp(sizes, rng, np.float64)
+        critic = wk.init_mlp(sizes, rng, np.float64)
         real = rng.standard_normal((6, sizes[0]))
         fake = rng.standard_normal((6, sizes[0]))
         alpha = rng.random((6, 1))
@@ -121,8 +122,8 @@ def test_generator_gradients_match_finite_differences(generator_activation, gene
                   critic_activation=critic_activation)
     for seed in range(100):
         rng = np.random.default_rng(seed)
-        generator = hw.init_mlp((2, 5, 4, 3), rng, np.float64)
-        critic = hw.init_mlp((3, 5, 4, 1), rng, np.float64)
+        generator = wk.init_mlp((2, 5, 4, 3), rng, np.float64)
+        critic = wk.init_mlp((3, 5, 4, 1), rng, np.float64)
         z = rng.standard_normal((6, 2))
         zs, fake = _pre_activations(generator, z, generator_activation, generator_output)
         if (_away_from_kinks(generator, [z], generator_activation)
@@ -165,8 +166,8 @@ def test_rmsprop_matches_its_formula_for_three_steps():
 
 
 SMALL = {
-    "toy": hw.Workload("toy", (2, 16, 16, 1), (2, 16, 16, 2), "relu", "relu", "identity", 32, 0.1),
-    "mnist": hw.Workload("mnist", (20, 16, 16, 1), (8, 16, 16, 20), "leaky_relu", "relu", "tanh", 16, 10.0),
+    "toy": wk.Workload("toy", (2, 16, 16, 1), (2, 16, 16, 2), "relu", "relu", "identity", 32, 0.1),
+    "mnist": wk.Workload("mnist", (20, 16, 16, 1), (8, 16, 16, 20), "leaky_relu", "relu", "tanh", 16, 10.0),
 }
 
 
@@ -177,30 +178,30 @@ def test_iteration_is_the_composition_of_the_gradient_functions(name, variant):
     fresh ones): catches a scratch array overwritten while still needed."""
     wl = SMALL[name]
     rng = np.random.default_rng(3)
-    critic = hw.init_mlp(wl.critic_sizes, rng, np.float64)
-    generator = hw.init_mlp(wl.generator_sizes, rng, np.float64)
+    critic = wk.init_mlp(wl.critic_sizes, rng, np.float64)
+    generator = wk.init_mlp(wl.generator_sizes, rng, np.float64)
     wgan = hw.HandwrittenWGAN(wl, variant, critic, generator, n_critic=3)
     wgan.iteration(np.random.default_rng(4))
 
-    critic_opt = hw.make_optimizer(hw.flat(critic), variant)
-    generator_opt = hw.make_optimizer(hw.flat(generator), variant)
-    clip_value = hw.VARIANTS[variant]["clip_value"]
+    critic_opt = hw.make_optimizer(wk.flat(critic), variant)
+    generator_opt = hw.make_optimizer(wk.flat(generator), variant)
+    clip_value = wk.VARIANTS[variant]["clip_value"]
     draws = np.random.default_rng(4)
     for _ in range(3):
-        real, z, alpha = hw.draw_critic_inputs(wl, variant, draws, np.float64)
+        real, z, alpha = wk.draw_critic_inputs(wl, variant, draws, np.float64)
         fake = hw.mlp_forward(generator, z, wl.generator_activation, wl.generator_output).output
         _, _, grads = hw.critic_gradients(critic, real, fake, alpha, activation=wl.critic_activation,
                                           gp_weight=wl.gp_weight)
-        critic_opt.step(hw.flat(grads))
+        critic_opt.step(wk.flat(grads))
         if clip_value is not None:
-            for p in hw.flat(critic):
+            for p in wk.flat(critic):
                 np.clip(p, -clip_value, clip_value, out=p)
-    z = hw.draw_generator_noise(wl, draws, np.float64)
+    z = wk.draw_generator_noise(wl, draws, np.float64)
     _, grads = hw.generator_gradients(generator, critic, z, generator_activation=wl.generator_activation,
                                       generator_output=wl.generator_output,
                                       critic_activation=wl.critic_activation)
-    generator_opt.step(hw.flat(grads))
-    for got, want in zip(hw.flat(wgan.critic + wgan.generator), hw.flat(critic + generator)):
+    generator_opt.step(wk.flat(grads))
+    for got, want in zip(wk.flat(wgan.critic + wgan.generator), wk.flat(critic + generator)):
         np.testing.assert_array_equal(got, want)
 
 
@@ -209,7 +210,7 @@ def test_float32_stays_float32(variant):
     wgan = hw.HandwrittenWGAN("mnist", variant, n_critic=1)
     losses = wgan.iteration(np.random.default_rng(0))
     assert all(math.isfinite(x) for x in losses)
-    arrays = hw.flat(wgan.critic + wgan.generator) + [a for a in wgan.ws._arrays.values()]
+    arrays = wk.flat(wgan.critic + wgan.generator) + [a for a in wgan.ws._arrays.values()]
     assert {a.dtype for a in arrays} == {np.dtype(np.float32)}
 
 
@@ -224,14 +225,14 @@ def test_torch_reference_imports_without_torch(monkeypatch):
 def test_iteration_matches_pytorch(name, variant):
     pytest.importorskip("torch")
     from tinywgan.torch_reference import TorchWGAN
-    wl = hw.WORKLOADS[name]
+    wl = wk.WORKLOADS[name]
     rng = np.random.default_rng(5)
-    critic = hw.init_mlp(wl.critic_sizes, rng, np.float64)
-    generator = hw.init_mlp(wl.generator_sizes, rng, np.float64)
+    critic = wk.init_mlp(wl.critic_sizes, rng, np.float64)
+    generator = wk.init_mlp(wl.generator_sizes, rng, np.float64)
     ours = hw.HandwrittenWGAN(name, variant, critic, generator)
     theirs = TorchWGAN(name, variant, critic, generator)
     np.testing.assert_allclose(ours.iteration(np.random.default_rng(6)),
                                theirs.iteration(np.random.default_rng(6)), rtol=1e-10)
-    for got, want in zip(hw.flat(ours.critic + ours.generator),
-                         hw.flat(theirs.critic_layers() + theirs.generator_layers())):
+    for got, want in zip(wk.flat(ours.critic + ours.generator),
+                         wk.flat(theirs.critic_layers() + theirs.generator_layers())):
         np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-13)

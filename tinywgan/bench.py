@@ -3,7 +3,7 @@
 One iteration is what :func:`tinywgan.wgan.train` runs per generator step: ``n_critic = 5`` critic steps and
 one generator step (Gulrajani et al. 2017, Algorithm 1; Arjovsky et al. 2017, Algorithm 1). It is timed for
 
-* two workloads (:data:`tinywgan.handwritten.WORKLOADS`): ``toy``, the MLPs 2-512-512-512 of Gulrajani et
+* two workloads (:data:`tinywgan.workloads.WORKLOADS`): ``toy``, the MLPs 2-512-512-512 of Gulrajani et
   al.'s ``gan_toy.py`` at batch 256 on 8 Gaussians; ``mnist``, generator 128-512-512-512-784 (tanh out) and
   critic 784-512-512-512-1 (LeakyReLU 0.2) at batch 64, on a stand-in for MNIST: 2,048 fixed images of
   uniform pixels in [-1, 1], batches drawn by index as chapter 09 draws MNIST's (the time does not depend
@@ -34,13 +34,10 @@ thread, where no pool exists; the environment variable ``TINYWGAN_BENCH_PAUSE`` 
 threads have stopped polling.
 
 Threads: ``--threads N`` sets the BLAS (OpenBLAS / MKL / OpenMP) thread count and PyTorch's (without it,
-PyTorch gets as many threads as NumPy's BLAS has). BLAS reads its
-environment when NumPy loads it, so when the bench runs as a script the variables are set at the top of
-this module, before NumPy is imported; in-process callers (``main([...])`` after NumPy is loaded) get the
-count set at run time through ``threadpoolctl`` when it is installed, or OpenBLAS's own
-``openblas_set_num_threads`` (and put back when ``main`` returns). The header prints the count in force.
-On a shared machine, BLAS threads that wait for a descheduled sibling can make multi-threaded timings
-swing 10x from run to run; ``--threads 1`` gives steady numbers.
+PyTorch gets as many threads as NumPy's BLAS has): as a script, before NumPy loads; called in-process
+(``main([...])``), at run time, and put back when ``main`` returns (:mod:`tinywgan.threads`). The header
+prints the count in force. On a shared machine, BLAS threads that wait for a descheduled sibling can make
+multi-threaded timings swing 10x from run to run; ``--threads 1`` gives steady numbers.
 
 ``python -m tinywgan.bench --quick`` (CI: 1 warm-up, 2 timed iterations, 1 thread, the real sizes) checks
 the gradients; timings are printed, never asserted. ``--small`` (hidden layers of 64, batch 32) is for the
@@ -52,26 +49,14 @@ from __future__ import annotations
 import os
 import sys
 
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-
-
-def _threads_in(argv) -> str | None:
-    """The value of ``--threads N`` / ``--threads=N`` in a command line, or None."""
-    for k, arg in enumerate(argv):
-        if arg == "--threads" and k + 1 < len(argv):
-            return argv[k + 1]
-        if arg.startswith("--threads="):
-            return arg.split("=", 1)[1]
-    return None
-
+from tinywgan.threads import THREAD_VARIABLES, blas_threads, set_blas_threads, threads_option
 
 # BLAS fixes its thread pool when NumPy loads it: as a script, set the count before NumPy is imported.
-if __name__ == "__main__" and "numpy" not in sys.modules and (_threads_in(sys.argv[1:]) or "").isdigit():
+if __name__ == "__main__" and "numpy" not in sys.modules and (threads_option(sys.argv[1:]) or "").isdigit():
     for _name in THREAD_VARIABLES:
-        os.environ[_name] = _threads_in(sys.argv[1:])
+        os.environ[_name] = threads_option(sys.argv[1:])
 
 import argparse  # noqa: E402
-import dataclasses  # noqa: E402
 import datetime  # noqa: E402
 import itertools  # noqa: E402
 import json  # noqa: E402
@@ -90,12 +75,13 @@ from .data import toy_dataset  # noqa: E402
 from .lipschitz import gradient_penalty  # noqa: E402
 from .torch_reference import TorchProcess, TorchProcessError, torch_installed  # noqa: E402
 from .wgan import WGANConfig, WGANTrainer, critic_loss, generator_loss  # noqa: E402
+from .workloads import (Workload, draw_critic_inputs, draw_generator_noise, flat, initial_weights,  # noqa: E402
+                        stand_in_images, workload)
 
 WORKLOAD_NAMES = ("toy", "mnist")
 VARIANT_NAMES = ("gp", "clip")
 IMPLEMENTATIONS = ("tinywgan", "handwritten", "pytorch")
 TOLERANCE = 1e-6  # relative, in float64: agreeing implementations differ by ~1e-14
-SMALL_HIDDEN, SMALL_BATCH = 64, 32
 
 
 class GradientMismatch(AssertionError):
@@ -104,95 +90,7 @@ class GradientMismatch(AssertionError):
 
 
 # ---------------------------------------------------------------------------------------------------------
-# BLAS threads
-
-
-def _openblas_symbols():
-    """(get, set) of the OpenBLAS loaded in this process, through ctypes, or (None, None)."""
-    import ctypes
-    try:
-        with open("/proc/self/maps") as maps:
-            paths = {line.split()[-1] for line in maps if "openblas" in line.lower()}
-    except OSError:
-        return None, None
-    for path in sorted(paths):
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        # NumPy's wheels rename the symbols (scipy_openblas*_64_); a system OpenBLAS keeps the plain names.
-        for suffix in ("", "64_", "_64_"):
-            for prefix in ("openblas", "scipy_openblas"):
-                get = getattr(lib, f"{prefix}_get_num_threads{suffix}", None)
-                put = getattr(lib, f"{prefix}_set_num_threads{suffix}", None)
-                if get is not None and put is not None:
-                    return get, put
-    return None, None
-
-
-def blas_threads() -> int | None:
-    """The thread count of NumPy's BLAS now, or None when it cannot be read."""
-    try:
-        from threadpoolctl import threadpool_info
-        counts = [p["num_threads"] for p in threadpool_info() if p.get("user_api") == "blas"]
-        if counts:
-            return counts[0]
-    except ImportError:
-        pass
-    get, _ = _openblas_symbols()
-    return int(get()) if get is not None else None
-
-
-def set_blas_threads(n: int):
-    """Set NumPy's BLAS to ``n`` threads at run time (threadpoolctl if installed, else OpenBLAS's own
-    setter). Returns a function that puts back the previous count."""
-    saved_env = {name: os.environ.get(name) for name in THREAD_VARIABLES}
-    for name in THREAD_VARIABLES:
-        os.environ[name] = str(n)  # for libraries loaded later (PyTorch's OpenMP)
-
-    def restore_env():
-        for name, value in saved_env.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-    try:
-        from threadpoolctl import threadpool_limits
-        limits = threadpool_limits(limits=n, user_api="blas")
-        return lambda: (limits.restore_original_limits(), restore_env())
-    except ImportError:
-        pass
-    get, put = _openblas_symbols()
-    if put is None:
-        return restore_env
-    previous = int(get())
-    put(int(n))
-    return lambda: (put(previous), restore_env())
-
-
-# ---------------------------------------------------------------------------------------------------------
-# The workloads, their networks, and the same weights in every implementation
-
-
-def workload(name: str, small: bool = False) -> hw.Workload:
-    """The named workload; ``small`` keeps its input and output sizes but shrinks the hidden layers to 64
-    units and the batch to 32 (for the tests; CI's ``--quick`` runs the real sizes)."""
-    wl = hw.WORKLOADS[name]
-    if not small:
-        return wl
-    hidden = lambda sizes: (sizes[0],) + (SMALL_HIDDEN,) * (len(sizes) - 2) + (sizes[-1],)  # noqa: E731
-    return dataclasses.replace(wl, critic_sizes=hidden(wl.critic_sizes),
-                               generator_sizes=hidden(wl.generator_sizes), batch_size=SMALL_BATCH)
-
-
-def initial_weights(wl: hw.Workload, seed: int, dtype=np.float32):
-    """``(critic, generator)`` as ``[(W (in, out), b), ...]``, drawn by :func:`tinywgan.handwritten.init_mlp`
-    (PyTorch's default ``nn.Linear`` initialisation) in float32 and then cast to ``dtype``."""
-    rng = np.random.default_rng(seed)
-    critic = hw.init_mlp(wl.critic_sizes, rng)
-    generator = hw.init_mlp(wl.generator_sizes, rng)
-    cast = lambda layers: [(W.astype(dtype), b.astype(dtype)) for W, b in layers]  # noqa: E731
-    return cast(critic), cast(generator)
+# tinywgan's side of a workload: its networks (the same weights as the others), its trainer, its data
 
 
 def mlp_with_weights(layers, activation: str, output_activation: str, device: str = "cpu") -> nn.MLP:
@@ -204,17 +102,17 @@ def mlp_with_weights(layers, activation: str, output_activation: str, device: st
                  output_activation=None if output_activation == "identity" else output_activation, dtype=dtype)
     mlp.to(device)
     names = [name for name, _ in mlp.named_parameters()]
-    mlp.load_state_dict(dict(zip(names, hw.flat(layers))))
+    mlp.load_state_dict(dict(zip(names, flat(layers))))
     return mlp
 
 
-def critic_and_generator(wl: hw.Workload, critic_layers, generator_layers, device: str = "cpu"):
+def critic_and_generator(wl: Workload, critic_layers, generator_layers, device: str = "cpu"):
     return (mlp_with_weights(critic_layers, wl.critic_activation, "identity", device),
             mlp_with_weights(generator_layers, wl.generator_activation, wl.generator_output, device))
 
 
-def wgan_config(wl: hw.Workload, variant: str, device: str = "cpu", seed: int = 0) -> WGANConfig:
-    """The :class:`~tinywgan.wgan.WGANConfig` of a workload and variant, set as ``handwritten.VARIANTS``."""
+def wgan_config(wl: Workload, variant: str, device: str = "cpu", seed: int = 0) -> WGANConfig:
+    """The :class:`~tinywgan.wgan.WGANConfig` of a workload and variant, set as ``workloads.VARIANTS``."""
     common = dict(n_critic=5, batch_size=wl.batch_size, noise_dim=wl.noise_dim, device=device, seed=seed,
                   progress=False)
     if variant == "gp":  # Gulrajani et al. 2017, Alg. 1
@@ -223,9 +121,9 @@ def wgan_config(wl: hw.Workload, variant: str, device: str = "cpu", seed: int = 
     return WGANConfig.clipping(**common)  # Arjovsky et al. 2017, Alg. 1: RMSprop 5e-5, c = 0.01
 
 
-def real_sampler(wl: hw.Workload) -> Callable:
+def real_sampler(wl: Workload) -> Callable:
     """``sample_real(n, rng)`` for :class:`~tinywgan.wgan.WGANTrainer`: 8 Gaussians for ``toy``; for
-    ``mnist`` the hand-written bench's stand-in (:func:`tinywgan.handwritten.stand_in_images`), on the
+    ``mnist`` the hand-written bench's stand-in (:func:`tinywgan.workloads.stand_in_images`), on the
     device, drawn by index as chapter 09 draws MNIST batches."""
     if wl.name == "toy":
         return toy_dataset("8gaussians").sample
@@ -233,7 +131,7 @@ def real_sampler(wl: hw.Workload) -> Callable:
 
     def sample(n, rng):
         if rng.device not in images:
-            images[rng.device] = backend.to_device(hw.stand_in_images(wl.data_dim), rng.device)
+            images[rng.device] = backend.to_device(stand_in_images(wl.data_dim), rng.device)
         x = images[rng.device]
         return rng.xp.take(x, rng.integers(0, x.shape[0], (n,)), axis=0)
     return sample
@@ -260,7 +158,7 @@ def _compare(got, want, what: str, wl, variant: str, device: str, tolerance: flo
     return rel_err
 
 
-def check_gradients(wl: hw.Workload, variant: str, device: str = "cpu", seed: int = 0,
+def check_gradients(wl: Workload, variant: str, device: str = "cpu", seed: int = 0,
                     torch_process: TorchProcess | None = None, tolerance: float = TOLERANCE) -> dict:
     """Check, in float64 on one fixed batch, that tinywgan's gradients equal the hand-derived ones:
 
@@ -276,8 +174,8 @@ def check_gradients(wl: hw.Workload, variant: str, device: str = "cpu", seed: in
     """
     critic, generator = initial_weights(wl, seed, np.float64)
     rng = np.random.default_rng(seed + 1)
-    real, z, alpha = hw.draw_critic_inputs(wl, variant, rng, np.float64)
-    z_generator = hw.draw_generator_noise(wl, rng, np.float64)
+    real, z, alpha = draw_critic_inputs(wl, variant, rng, np.float64)
+    z_generator = draw_generator_noise(wl, rng, np.float64)
     gp_weight = wl.gp_weight if alpha is not None else 0.0
     fake = hw.mlp_forward(generator, z, wl.generator_activation, wl.generator_output).output
     on = lambda a: backend.to_device(a, device)  # noqa: E731
@@ -304,20 +202,20 @@ def check_gradients(wl: hw.Workload, variant: str, device: str = "cpu", seed: in
     loss.backward()
     errors.append(compare(loss.item(), hw_loss, "the critic's loss, tinywgan vs hand-written,"))
     critic_names = [n for n, _ in D.named_parameters()]
-    for name, p, want in zip(critic_names, D.parameters(), hw.flat(hw_critic)):
+    for name, p, want in zip(critic_names, D.parameters(), flat(hw_critic)):
         errors.append(compare(host(p.grad.data), want, f"d(critic loss)/d(critic.{name}), tinywgan vs hand-written,"))
     g_loss = generator_loss(D(G(Tensor(on(z_generator)))))
     generator_names = [n for n, _ in G.named_parameters()]
-    for name, g, want in zip(generator_names, grad(g_loss, G.parameters()), hw.flat(hw_generator)):
+    for name, g, want in zip(generator_names, grad(g_loss, G.parameters()), flat(hw_generator)):
         errors.append(compare(host(g.data), want, f"d(generator loss)/d(generator.{name}), tinywgan vs hand-written,"))
 
     torch_checked = torch_process is not None and device == "cpu"  # PyTorch's check runs on the CPU
     if torch_checked:
         t_critic, t_generator = torch_process.gradients(wl, variant, critic, generator, real, fake, alpha,
                                                         z_generator, gp_weight)
-        for name, got, want in zip(critic_names, t_critic, hw.flat(hw_critic)):
+        for name, got, want in zip(critic_names, t_critic, flat(hw_critic)):
             errors.append(compare(got, want, f"d(critic loss)/d(critic.{name}), PyTorch vs hand-written,"))
-        for name, got, want in zip(generator_names, t_generator, hw.flat(hw_generator)):
+        for name, got, want in zip(generator_names, t_generator, flat(hw_generator)):
             errors.append(compare(got, want, f"d(generator loss)/d(generator.{name}), PyTorch vs hand-written,"))
     return dict(workload=wl.name, variant=variant, device=device, passed=True,
                 max_rel_error=max(errors), torch_checked=torch_checked)
@@ -386,13 +284,14 @@ def time_round_robin(runners: dict, warmup: int, repeat: int, progress=None, pau
         for name in order[k:] + order[:k]:
             if pause:
                 time.sleep(pause)
-            for _ in range(lead_in if round_ >= warmup else 0):
+            leading = lead_in if round_ >= warmup else 0
+            for _ in range(leading):
                 runners[name]()
             elapsed = runners[name]()
             if round_ >= warmup:
                 samples[name].append(1000 * elapsed)
             if progress is not None:
-                progress.update(1)
+                progress.update(1 + leading)  # iterations run, timed or not
     return samples
 
 
@@ -561,7 +460,8 @@ def _run(args, torch_process: TorchProcess | None, torch_note: str | None) -> di
         from tqdm import tqdm
         with_torch = torch_process is not None
         n_impl = {"cpu": 2 + with_torch, "gpu": 1 + (with_torch and torch_process.info["cuda"])}
-        progress = tqdm(total=sum(n_impl[d] for _, _, d in cases) * (args.warmup + args.repeat), desc="bench",
+        iterations = args.warmup + args.repeat * (1 + args.lead_in)
+        progress = tqdm(total=sum(n_impl[d] for _, _, d in cases) * iterations, desc="bench",
                         unit="it", file=sys.stderr, leave=False, disable=None)
     threads = blas_threads()
     pause = os.environ.get("TINYWGAN_BENCH_PAUSE", "0" if threads == 1 else "0.25")

@@ -35,7 +35,7 @@ import tempfile
 import urllib.request
 import zlib
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 

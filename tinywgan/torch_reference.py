@@ -6,7 +6,7 @@ chooses the thread count (``torch.set_num_threads``).
 
 It mirrors :class:`tinywgan.handwritten.HandwrittenWGAN` step for step: the same initial weights (our
 ``(in, out)`` matrices, transposed into ``nn.Linear``'s ``(out, in)``), the same random draws from the
-same NumPy generator (:func:`~tinywgan.handwritten.draw_critic_inputs`), ``torch.optim.Adam`` or
+same NumPy generator (:func:`~tinywgan.workloads.draw_critic_inputs`), ``torch.optim.Adam`` or
 ``torch.optim.RMSprop`` with the variant's settings, and the gradient penalty by double backprop
 (``torch.autograd.grad(..., create_graph=True)``), as in Gulrajani et al.'s reference code.
 
@@ -19,12 +19,13 @@ from __future__ import annotations
 import importlib.util
 import os
 import pickle
+import select
 import subprocess
 import sys
 import time
 import traceback
 
-from tinywgan.handwritten import VARIANTS, draw_critic_inputs, draw_generator_noise, resolve_setup
+from tinywgan.workloads import VARIANTS, draw_critic_inputs, draw_generator_noise, resolve_setup
 
 
 def torch_available() -> bool:
@@ -205,13 +206,17 @@ class TorchProcess:
     :meth:`gradients` (:func:`torch_gradients`), :meth:`setup` (a :class:`TorchWGAN` and its NumPy
     generator, on 'cpu' or 'cuda') and :meth:`iteration` (one iteration of it, timed in the child, the
     device synchronised before each reading of the clock). Use it as a context manager, or call
-    :meth:`close`. Anything that fails in the child raises :class:`TorchProcessError` here; what the child
+    :meth:`close`. ``timeout`` (seconds, None for none) bounds the wait for each answer: a child that hangs
+    (a deadlocked thread pool) is closed and the call raises :class:`TorchProcessError` instead of waiting
+    for ever (on POSIX; elsewhere the pipe cannot be polled and the wait is unbounded). Anything that fails
+    in the child raises :class:`TorchProcessError` here; what the child
     prints (a sitecustomize at its start, PyTorch's C code) cannot reach the answers. A call interrupted
     here (an exception while waiting, Ctrl-C) closes the child, since its answer would otherwise be read as
     the next call's: later calls raise :class:`TorchProcessError`.
     """
 
-    def __init__(self, threads: int | None = None):
+    def __init__(self, threads: int | None = None, timeout: float | None = 600.0):
+        self.timeout = timeout
         env = dict(os.environ)
         if threads:
             env.update({name: str(threads) for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
@@ -245,6 +250,7 @@ class TorchProcess:
         try:
             pickle.dump(request, self._process.stdin, protocol=pickle.HIGHEST_PROTOCOL)
             self._process.stdin.flush()
+            _wait_readable(self._answers, self.timeout)
             status, value = pickle.load(self._answers)
         except BaseException as err:  # the pipe no longer lines answers up with requests
             self._broken = f"a failed {request[0]!r} request ({type(err).__name__})"
@@ -292,6 +298,16 @@ class TorchProcess:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def _wait_readable(stream, timeout: float | None) -> None:
+    """Return once ``stream`` (a pipe) has bytes to read; a ``TimeoutError`` after ``timeout`` seconds.
+    Without a timeout, or off POSIX (where ``select`` takes only sockets), return at once."""
+    if timeout is None or os.name != "posix":
+        return
+    ready, _, _ = select.select([stream], [], [], timeout)
+    if not ready:
+        raise TimeoutError(f"no answer within {timeout:g} s")
 
 
 def _serve(threads, answers_fd: int):
