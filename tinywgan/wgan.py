@@ -229,7 +229,9 @@ class WGANTrainer:
         if config.lipschitz == "clip":
             # Arjovsky et al. 2017, Algorithm 1, line 7: w <- clip(w, -c, c) keeps f in a K-Lipschitz family.
             clipped = clip_weights(critic, config.clip_value, count=count_clipped)
-        return {"w_estimate": -loss.item(), "penalty": 0.0 if penalty is None else penalty.item(),
+        # Without a penalty, total is loss: its value is already on the host (one device sync fewer).
+        w_estimate = -(total_value if penalty is None else loss.item())
+        return {"w_estimate": w_estimate, "penalty": 0.0 if penalty is None else penalty.item(),
                 "critic_loss": total_value, "clipped": clipped}
 
     def generator_step(self, step: int) -> float:
