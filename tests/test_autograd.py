@@ -255,9 +255,54 @@ def test_getitem_rejects_float_index():
         tw.tensor(np.ones(3))[np.array([0.5])]
 
 
+@pytest.mark.parametrize("device", ["cpu", "strict"])
+def test_getitem_with_negative_indices_sends_gradient_to_the_right_rows(device):
+    x = tw.tensor(np.arange(3.0), device=device, requires_grad=True)
+    index = backend.to_device(np.asarray([-1, 0]), device)
+    y = x[index]
+    np.testing.assert_array_equal(backend.to_numpy(y.data), [2.0, 0.0])
+    y.sum().backward()
+    np.testing.assert_array_equal(backend.to_numpy(x.grad.data), [1.0, 0.0, 1.0])
+
+
+def test_getitem_refuses_indices_out_of_range():
+    x = tw.tensor(np.ones((3, 2)))
+    with pytest.raises(IndexError, match=r"in \[-3, 3\) for axis 0 of length 3; got values from 0 to 3"):
+        x[np.asarray([0, 3])]
+    with pytest.raises(IndexError, match="got values from -4 to 1"):
+        x[[1, -4]]
+    with pytest.raises(IndexError, match="0-d"):
+        tw.tensor(np.float64(1.0))[np.asarray([0])]
+    assert x[np.asarray([], dtype=np.int64)].shape == (0, 2)
+
+
 def test_pow_needs_a_constant_exponent():
     with pytest.raises(TypeError, match="exponent must be a Python number"):
         tw.tensor(np.ones(2)) ** tw.tensor(np.ones(2))
+
+
+def test_cupy_13_namespace_gets_the_standard_names_it_lacks(monkeypatch):
+    """The CuPy shim, on a stand-in for CuPy 13 (NumPy's functions without the names CuPy 13 lacks):
+    each missing standard name gets a working stand-in, a name the module has stays its own, and the
+    version is the module's (the bench prints it)."""
+    import types
+    lacking = {"concat", "permute_dims", "astype", "matrix_transpose", "pow", "bool"}
+    cupy13 = types.ModuleType("cupy")
+    cupy13.__dict__.update({k: getattr(np, k) for k in dir(np) if not k.startswith("__") and k not in lacking})
+    cupy13.__version__ = "13.3.0"
+    monkeypatch.setattr(backend, "_CUPY", None)
+    xp = backend._cupy_namespace(cupy13)
+    a = np.arange(6.0).reshape(2, 3)
+    assert xp.__version__ == "13.3.0" and xp.matmul is np.matmul
+    assert xp.bool is np.bool_
+    assert xp.concat([a, a], axis=1).shape == (2, 6)
+    assert xp.permute_dims(a, (1, 0)).shape == (3, 2) and xp.matrix_transpose(a).shape == (3, 2)
+    assert xp.astype(a, np.float32).dtype == np.float32 and xp.pow(a, 2)[1, 2] == 25.0
+    monkeypatch.setattr(backend, "_CUPY", None)
+    cupy14 = types.ModuleType("cupy")
+    cupy14.__dict__.update({k: getattr(np, k) for k in dir(np) if not k.startswith("__")})
+    cupy14.__version__ = "14.0.0"
+    assert backend._cupy_namespace(cupy14).concat is np.concat  # its own, not the stand-in
 
 
 def test_unknown_device_is_named():

@@ -129,6 +129,7 @@ OPS = [
     ("getitem_int", lambda x: x[0], unary(min_dims=1), None),
     ("getitem_array", lambda x: x[[0, 0, 1, 0]], unary(min_dims=1).filter(lambda t: t[0].shape[0] > 1),
      None),
+    ("getitem_array_negative", lambda x: x[[-1, 0, -1]], unary(min_dims=1), None),
     ("concatenate", lambda a, b: tw.concatenate([a, b * 2, a], axis=0), st.tuples(arrays((2, 3)), arrays((1, 3))),
      None),
     ("stack", lambda a, b: tw.stack([a, b, a * b], axis=1), st.tuples(arrays((2, 3)), arrays((2, 3))), None),

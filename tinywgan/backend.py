@@ -3,7 +3,8 @@
 Engine code never imports numpy or cupy. It asks this module for the namespace of the arrays it holds
 (``xp = array_namespace(x)``) and then calls only functions of the Python array API standard
 (https://data-apis.org/array-api/) on it: ``xp.matmul``, ``xp.sum(..., keepdims=True)``, ``xp.where``...
-NumPy >= 2 and CuPy >= 13 implement that standard in their main namespaces, so the same code runs on both.
+NumPy >= 2 implements that standard in its main namespace, and so does CuPy from version 14; on CuPy 13 the
+few names it lacks are filled in here (:func:`_cupy_namespace`), so the same code runs on both.
 
 Three backends are known, each reached through a *device* name:
 
@@ -61,6 +62,8 @@ def namespace(device: str = "cpu"):
                 "array_api_strict": 'pip install -e ".[dev]"'}.get(name, "pip install numpy")
         raise ImportError(f"device {device!r} needs the {name} package: {hint}") from err
     if name == "cupy":
+        if _CUPY is not None:  # a GPU was found before: asked again for every Generator and copy
+            return _CUPY
         try:
             if module.cuda.runtime.getDeviceCount() < 1:
                 raise RuntimeError("no CUDA device")
@@ -76,9 +79,10 @@ _CUPY = None
 def _cupy_namespace(cupy):
     """CuPy's main namespace with the array API standard's names it may lack filled in.
 
-    CuPy >= 13 follows NumPy 2's API, which is the standard's, but a few of the standard's newer names
-    (``concat``, ``permute_dims``, ``astype``...) may be missing from a given release; each gets a one-line
-    stand-in from CuPy's own functions. Everything else is CuPy itself.
+    CuPy 13 predates NumPy 2's API (the standard's): names the standard added (``concat``, ``permute_dims``,
+    ``astype``, ``matrix_transpose``, ``pow``, ``bool``) are missing from it and arrive with CuPy 14. Each
+    missing one gets a one-line stand-in from CuPy's own functions; everything else is CuPy itself, and
+    ``__version__`` is CuPy's.
     """
     global _CUPY
     if _CUPY is None:
@@ -89,9 +93,11 @@ def _cupy_namespace(cupy):
             "astype": lambda x, dtype, copy=True: x.astype(dtype, copy=copy),
             "matrix_transpose": lambda x: cupy.swapaxes(x, -1, -2),
             "pow": cupy.power,
+            "bool": cupy.bool_,
         }
         ns = types.ModuleType("cupy")
         ns.__dict__.update({k: getattr(cupy, k) for k in dir(cupy) if not k.startswith("__")})
+        ns.__version__ = cupy.__version__
         for k, v in shims.items():
             if not hasattr(cupy, k):
                 setattr(ns, k, v)

@@ -427,7 +427,9 @@ def _is_array_index(index) -> bool:
 
 
 def getitem(x, index):
-    """``x[index]``: basic indexing (ints, slices, None, ...) or a 1-D integer array selecting along axis 0."""
+    """``x[index]``: basic indexing (ints, slices, None, ...) or a 1-D integer array selecting along axis 0
+    (negative values count from the end, as in NumPy; values outside ``[-n, n)`` are an ``IndexError`` on
+    every backend)."""
     x, = _as_tensors((x,))
     if isinstance(index, Tensor):
         index = index.data
@@ -437,7 +439,17 @@ def getitem(x, index):
         if index.ndim != 1 or _not_integer(index):
             raise TypeError(f"getitem: an array index must be 1-D integers; got shape {tuple(index.shape)}, "
                             f"dtype {index.dtype}")
-        backend.array_namespace(x.data, index)
+        xp = backend.array_namespace(x.data, index)
+        if x.ndim == 0:
+            raise IndexError("getitem: an array index selects along axis 0; the tensor is 0-d")
+        n = x.shape[0]
+        if index.shape[0]:  # checked here: CuPy's take wraps out-of-range indices around instead of raising
+            low, high = int(xp.min(index)), int(xp.max(index))
+            if low < -n or high >= n:
+                raise IndexError(f"getitem: index values must be in [-{n}, {n}) for axis 0 of length {n}; "
+                                 f"got values from {low} to {high}")
+            if low < 0:  # counted from the end: made explicit, so that the gradient's scatter finds them
+                index = xp.where(index < 0, index + n, index)
     else:
         index = index if isinstance(index, tuple) else (index,)
         if any(_is_array_index(i) for i in index):
