@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import tinywgan as tw
-from tinywgan import data, nn
+from tinywgan import backend, data, nn
 from tinywgan.lipschitz import spectral_norm
 from tinywgan.wgan import (TrainingDiverged, WGANConfig, critic_loss, gan_discriminator_loss,
                            gan_generator_loss, generator_loss, train)
@@ -136,3 +136,16 @@ def test_gp_critic_estimates_w1_between_two_gaussians():
         p, q = tw.Tensor(pair.sample_q(20000, rng)), tw.Tensor(pair.sample_p(20000, rng))
         estimate = abs(critic(p).mean().item() - critic(q).mean().item())
     assert estimate == pytest.approx(pair.w1, rel=0.10)
+
+
+@pytest.mark.parametrize("device", ["cpu", "strict"])
+def test_values_of_a_critic_step_come_to_the_host_in_one_transfer_unchanged(device):
+    """The critic step reads its loss, W estimate and penalty in one transfer (one device sync); the
+    values are exactly those that .item() reads one by one."""
+    from tinywgan.wgan import _host_values
+    xp = backend.namespace(device)
+    a = tw.Tensor(xp.asarray(0.1, dtype=xp.float32))
+    b = tw.Tensor(xp.asarray([-2.5e-8], dtype=xp.float32))
+    c = tw.Tensor(xp.asarray([[3.0]], dtype=xp.float64))
+    assert _host_values(a, b, c) == [a.item(), b.item(), c.item()]
+    assert _host_values(b) == [b.item()] and all(type(v) is float for v in _host_values(a, b))

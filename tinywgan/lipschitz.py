@@ -29,13 +29,13 @@ def clip_weights(module: Module, c: float, count: bool = True) -> int | None:
     """
     if not c > 0:
         raise ValueError(f"clip_weights: c must be > 0; got {c}")
-    clipped = 0 if count else None
+    clipped = 0
     for p in module.parameters():
-        if count:
+        if count:  # summed on the device, read once (on a GPU each int() waits for the device)
             xp = p.xp
-            clipped += int(xp.count_nonzero(xp.abs(p.data) > c))
+            clipped = clipped + xp.count_nonzero(xp.abs(p.data) > c)
         p.data = backend.clip_in_place(p.data, -c, c)
-    return clipped
+    return int(clipped) if count else None
 
 
 def _data(x):

@@ -151,6 +151,15 @@ class TrainingDiverged(FloatingPointError):
     """A loss or a gradient became NaN or infinite; the message says at which step and in which module."""
 
 
+def _host_values(*tensors: Tensor) -> list[float]:
+    """The values of one-element tensors as Python floats, brought to the host in one transfer: on a GPU
+    each ``.item()`` waits for the device on its own, and a critic step would wait three times."""
+    if len(tensors) == 1:
+        return [tensors[0].item()]
+    xp = tensors[0].xp
+    return [float(v) for v in backend.to_numpy(xp.stack([xp.reshape(t.data, ()) for t in tensors]))]
+
+
 def _check_finite(value: float, what: str, module: str, step: int, extra: str = "") -> None:
     if not math.isfinite(value):
         raise TrainingDiverged(f"training stopped at generator step {step}: the {what} of the {module} is "
@@ -218,9 +227,11 @@ class WGANTrainer:
             # between real and fake samples; double backprop carries it into the critic's weights.
             penalty = gradient_penalty(critic, real, fake, self.rng, weight=config.gp_weight)
             total = loss + penalty
+            total_value, loss_value, penalty_value = _host_values(total, loss, penalty)
         else:
             total = loss
-        total_value = total.item()
+            total_value, = _host_values(total)
+            loss_value, penalty_value = total_value, 0.0
         _check_finite(total_value, "loss", "critic", step)
         critic.zero_grad()
         total.backward()
@@ -229,10 +240,8 @@ class WGANTrainer:
         if config.lipschitz == "clip":
             # Arjovsky et al. 2017, Algorithm 1, line 7: w <- clip(w, -c, c) keeps f in a K-Lipschitz family.
             clipped = clip_weights(critic, config.clip_value, count=count_clipped)
-        # Without a penalty, total is loss: its value is already on the host (one device sync fewer).
-        w_estimate = -(total_value if penalty is None else loss.item())
-        return {"w_estimate": w_estimate, "penalty": 0.0 if penalty is None else penalty.item(),
-                "critic_loss": total_value, "clipped": clipped}
+        return {"w_estimate": -loss_value, "penalty": penalty_value, "critic_loss": total_value,
+                "clipped": clipped}
 
     def generator_step(self, step: int) -> float:
         """One generator update; returns the generator loss."""
