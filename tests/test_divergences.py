@@ -187,3 +187,17 @@ def test_chapter_02_gaussians_js_saturates_w_grows_linearly(chapter_02):
     positive = [s for mu, s in zip(g["mu"], g["js_slope"]) if mu >= 2]
     assert all(later < earlier for earlier, later in zip(positive, positive[1:]))  # JS's slope dies away
     assert re.search(r"12\.0\s+0\.693147", text)
+
+
+def test_a_list_beside_a_device_array_is_read_through_the_backend(monkeypatch):
+    """kl(array, list) on a backend whose arrays refuse numpy.asarray, as CuPy's do: the array is read
+    through to_numpy (DLPack), never np.asarray."""
+    import array_api_strict as xps
+
+    def refuse(self, *args, **kwargs):
+        raise TypeError("Implicit conversion to a NumPy array is not allowed")
+    p = xps.asarray([0.5, 0.5], dtype=xps.float64)
+    monkeypatch.setattr(type(p), "__array__", refuse)
+    want = 0.5 * math.log(0.5 / 0.25) + 0.5 * math.log(0.5 / 0.75)
+    assert dv.kl(p, [0.25, 0.75]) == pytest.approx(want, rel=1e-12)
+    assert dv.kl([0.25, 0.75], p) == pytest.approx(0.25 * math.log(0.5) + 0.75 * math.log(1.5), rel=1e-12)

@@ -46,7 +46,7 @@ PMF_RTOL = 1e-6
 
 def _pmfs(p, q):
     """Validate two pmfs; return their namespace and both normalized to sum exactly 1."""
-    sums, sizes = [], []
+    sums, sizes, hosts = [], [], []
     for x, name in ((p, "p"), (q, "q")):
         h = np.asarray(x if isinstance(x, (list, tuple)) else to_numpy(x), dtype=np.float64)
         if h.ndim != 1:
@@ -63,10 +63,11 @@ def _pmfs(p, q):
             raise ValueError(f"{name} sums to {float(h.sum())!r}; a pmf must sum to 1 (to {PMF_RTOL:g})")
         sums.append(float(h.sum()))
         sizes.append(h.size)
+        hosts.append(h)
     if sizes[0] != sizes[1]:
         raise ValueError(f"p has {sizes[0]} cells but q has {sizes[1]}; they must be on the same cells")
     if isinstance(p, (list, tuple)) or isinstance(q, (list, tuple)):
-        p, q = np.asarray(p, dtype=np.float64), np.asarray(q, dtype=np.float64)
+        p, q = hosts  # a list beside an array: both on the host (CuPy refuses np.asarray of its arrays)
     xp = array_namespace(p, q)
     return xp, p / sums[0], q / sums[1]
 
