@@ -263,6 +263,9 @@ def test_getitem_with_negative_indices_sends_gradient_to_the_right_rows(device):
     np.testing.assert_array_equal(backend.to_numpy(y.data), [2.0, 0.0])
     y.sum().backward()
     np.testing.assert_array_equal(backend.to_numpy(x.grad.data), [1.0, 0.0, 1.0])
+    long = tw.tensor(np.arange(200.0), device=device)  # 200 does not fit an int8 index's type
+    picked = long[backend.to_device(np.asarray([-1, 3], np.int8), device)]
+    assert backend.to_numpy(picked.data).tolist() == [199.0, 3.0]
 
 
 def test_getitem_refuses_indices_out_of_range():

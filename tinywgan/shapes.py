@@ -444,11 +444,12 @@ def getitem(x, index):
             raise IndexError("getitem: an array index selects along axis 0; the tensor is 0-d")
         n = x.shape[0]
         if index.shape[0]:  # checked here: CuPy's take wraps out-of-range indices around instead of raising
-            low, high = int(xp.min(index)), int(xp.max(index))
+            low, high = (int(v) for v in backend.to_numpy(xp.stack([xp.min(index), xp.max(index)])))  # one read
             if low < -n or high >= n:
                 raise IndexError(f"getitem: index values must be in [-{n}, {n}) for axis 0 of length {n}; "
                                  f"got values from {low} to {high}")
             if low < 0:  # counted from the end: made explicit, so that the gradient's scatter finds them
+                index = backend.astype(index, xp.int64)  # n may not fit the index's own type (int8)
                 index = xp.where(index < 0, index + n, index)
     else:
         index = index if isinstance(index, tuple) else (index,)

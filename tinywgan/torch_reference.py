@@ -348,5 +348,8 @@ def _serve(threads, answers_fd: int):
             answer = ("ok", handlers[request[0]](*request[1:]))
         except Exception:
             answer = ("error", traceback.format_exc())
-        pickle.dump(answer, answers, protocol=pickle.HIGHEST_PROTOCOL)
-        answers.flush()
+        try:
+            pickle.dump(answer, answers, protocol=pickle.HIGHEST_PROTOCOL)
+            answers.flush()
+        except BrokenPipeError:  # the parent stopped listening (it timed out or was interrupted): stop quietly
+            return

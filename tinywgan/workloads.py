@@ -138,7 +138,7 @@ def draw_generator_noise(workload, rng, dtype=np.float32):
 def resolve_setup(workload, variant, critic, generator, gp_weight, seed):
     """(workload, gp_weight, critic layers, generator layers) with the defaults filled in: the workload by
     name, the penalty weight of the workload, PyTorch-initialised weights from ``seed`` where none are given.
-    Shared by :class:`HandwrittenWGAN` and :class:`tinywgan.torch_reference.TorchWGAN`."""
+    Shared by :class:`tinywgan.handwritten.HandwrittenWGAN` and :class:`tinywgan.torch_reference.TorchWGAN`."""
     workload = WORKLOADS[workload] if isinstance(workload, str) else workload
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {sorted(VARIANTS)}; got {variant!r}")
