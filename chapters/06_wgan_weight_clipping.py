@@ -61,12 +61,10 @@ def main(argv=None) -> dict:
     args = chapter_args(parser, argv)
     scale = ex.scale_of(args)
     data = toy_dataset(args.dataset)
-    config = ex.toy_config("clip", scale.steps, args.seed, args.device, paper=args.paper)
-    c = config.clip_value
-
     print("== 1. WGAN with weight clipping (Arjovsky et al. 2017, Algorithm 1) ==")
-    print("  " + ex.describe(config, scale, data))
-    run = ex.run_toy("weight clipping", config, data, scale)
+    run = ex.train_tool("clip", args, scale, data)
+    config = run.config
+    c = config.clip_value
     ex.print_evaluations(run, bound=True)
     ex.print_final(run)
 

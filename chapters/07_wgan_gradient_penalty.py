@@ -68,45 +68,31 @@ def main(argv=None) -> dict:
     data = toy_dataset(args.dataset)
 
     # ---- 1. WGAN-GP -------------------------------------------------------------------------------------
-    config = ex.toy_config("gp", scale.steps, args.seed, args.device, paper=args.paper)
     print("== 1. WGAN-GP: the critic's gradient norm is pulled to 1 at interpolates ==")
-    print("  " + ex.describe(config, scale, data))
-    gp = ex.run_toy("gradient penalty", config, data, scale)
+    gp = ex.train_tool("gp", args, scale, data)
     ex.print_evaluations(gp)
     r, rho = gp.correlation()
     print(f"  correlation of the W estimate with the exact W1 over training: Pearson {r:.3f}, "
           f"Spearman {rho:.3f}")
-    first, lam = gp.evaluations[0], config.gp_weight
+    first, lam = gp.evaluations[0], gp.config.gp_weight
     print(f"  soft penalty: at step {first.step} the estimate {first.w_estimate:.3f} vs exact W1 {first.w1:.3f}; "
           f"a critic that only rescaled\n  would report W + W^2 / (2 lambda) = "
           f"{first.w1 + first.w1 ** 2 / (2 * lam):.3f} (chapter 04)")
     ex.print_final(gp)
 
     # ---- 2. Chapter 6's settings on the same budget -------------------------------------------------------
-    clip_config = ex.toy_config("clip", scale.steps, args.seed, args.device, paper=args.paper)
     print("\n== 2. The same budget with chapter 6's settings (weight clipping) ==")
-    print("  " + ex.describe(clip_config, scale, data))
-    clip = ex.run_toy("weight clipping", clip_config, data, scale)
+    clip = ex.train_tool("clip", args, scale, data)
     ex.print_final(clip)
 
     # ---- 3. Side by side -----------------------------------------------------------------------------------
-    c = clip_config.clip_value
+    c = clip.config.clip_value
     weights = {run.label: ex.critic_weights(run.critic) for run in (clip, gp)}
     at_bound = {label: ex.fraction_at_bound(w, c) for label, w in weights.items()}
     print(f"\n== 3. Two Lipschitz tools, {scale.steps} generator steps each ==")
-    rows = [("final samples: modes covered",
-             lambda run: "-" if run.modes is None else f"{run.modes}/{run.n_modes}"),
-            ("final samples: high quality (<= 3 std)",
-             lambda run: "-" if run.modes is None else f"{100 * run.high_quality:.1f} %"),
-            (f"W1 to data ({gp.scale.n_final} samples; floor {gp.w1_floor:.4f})",
-             lambda run: f"{run.w1_to_data:.4f}"),
-            ("W estimate vs exact W1: Pearson r", lambda run: f"{run.correlation()[0]:.3f}"),
-            ("final W estimate / final exact W1",
-             lambda run: f"{run.evaluations[-1].w_estimate / run.evaluations[-1].w1:.3g}"),
-            ("||grad f|| at interpolates: mean", lambda run: f"{np.mean(run.gradient_norms):.3g}"),
-            ("critic weights within 1% of +-c", lambda run: f"{100 * at_bound[run.label]:.1f} %"),
-            ("critic weights: largest |w|", lambda run: f"{np.max(np.abs(weights[run.label])):.3g}"),
-            ("ms per generator step", lambda run: f"{run.ms_per_step:.1f}")]
+    rows = ex.comparison_rows([clip, gp], extra=[
+        ("critic weights within 1% of +-c", lambda run: f"{100 * at_bound[run.label]:.1f} %"),
+        ("critic weights: largest |w|", lambda run: f"{np.max(np.abs(weights[run.label])):.3g}")])
     ex.print_table([clip, gp], rows)
     w_gp, w_clip = weights[gp.label], weights[clip.label]
     print(f"  Penalised critic: gradient norms at interpolates average {np.mean(gp.gradient_norms):.3g} "

@@ -61,10 +61,8 @@ def main(argv=None) -> dict:
     data = toy_dataset(args.dataset)
 
     # ---- 1. train with a spectrally normalised critic ------------------------------------------------
-    config = ex.toy_config("sn", scale.steps, args.seed, args.device, paper=args.paper)
     print("== 1. WGAN with a spectrally normalised critic (Miyato et al. 2018) ==")
-    print("  " + ex.describe(config, scale, data))
-    sn = ex.run_toy("spectral norm", config, data, scale)
+    sn = ex.train_tool("sn", args, scale, data)
     ex.print_evaluations(sn)
     r, rho = sn.correlation()
     print(f"  correlation of the W estimate with the exact W1 over training: Pearson {r:.3f}, "
@@ -91,22 +89,13 @@ def main(argv=None) -> dict:
     # ---- 3. compare with the other tools on the same budget ------------------------------------------
     runs = []
     if args.with_clipping:
-        clip_config = ex.toy_config("clip", scale.steps, args.seed, args.device, paper=args.paper)
-        print("\n== 3a. Chapter 6's settings on the same budget ==\n  " + ex.describe(clip_config, scale, data))
-        runs.append(ex.run_toy("weight clipping", clip_config, data, scale))
-    gp_config = ex.toy_config("gp", scale.steps, args.seed, args.device, paper=args.paper)
-    print("\n== 3. Chapter 7's gradient penalty on the same budget ==\n  " + ex.describe(gp_config, scale, data))
-    gp = ex.run_toy("gradient penalty", gp_config, data, scale)
+        print("\n== 3a. Chapter 6's settings on the same budget ==")
+        runs.append(ex.train_tool("clip", args, scale, data))
+    print("\n== 3. Chapter 7's gradient penalty on the same budget ==")
+    gp = ex.train_tool("gp", args, scale, data)
     runs += [gp, sn]
-    rows = [("modes covered", lambda run: "-" if run.modes is None else f"{run.modes}/{run.n_modes}"),
-            ("high-quality samples", lambda run: "-" if run.modes is None else f"{100 * run.high_quality:.1f} %"),
-            (f"W1 to data (floor {sn.w1_floor:.4f})", lambda run: f"{run.w1_to_data:.4f}"),
-            ("W estimate vs exact W1: Pearson r", lambda run: f"{run.correlation()[0]:.3f}"),
-            ("final W estimate / exact W1",
-             lambda run: f"{run.evaluations[-1].w_estimate / run.evaluations[-1].w1:.3g}"),
-            ("||grad f|| at interpolates: mean", lambda run: f"{np.mean(run.gradient_norms):.3g}"),
-            ("||grad f|| at interpolates: max", lambda run: f"{np.max(run.gradient_norms):.3g}"),
-            ("ms per generator step", lambda run: f"{run.ms_per_step:.1f}")]
+    rows = ex.comparison_rows(runs, extra=[
+        ("||grad f|| at interpolates: max", lambda run: f"{np.max(run.gradient_norms):.3g}")])
     print()
     ex.print_table(runs, rows, f"{scale.steps} generator steps each", name_width=52)
 

@@ -235,8 +235,7 @@ def generate(generator, n: int, seed: int, device: str, batch: int = 1000):
     with no_grad():
         for lo in range(0, n, batch):
             parts.append(generator(Tensor(rng.normal((min(batch, n - lo), NOISE_DIM)))).data)
-    concat = xp.concat  # backend fills the standard's name in for CuPy releases that lack it
-    return parts[0] if len(parts) == 1 else concat(parts, axis=0)
+    return parts[0] if len(parts) == 1 else xp.concat(parts, axis=0)  # backend fills concat in for CuPy 13
 
 
 def _quality_line(name: str, q: SampleQuality) -> str:

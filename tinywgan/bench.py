@@ -29,7 +29,7 @@ iterations of a round met the same load). On a GPU the device is synchronised be
 clock. PyTorch runs in a child process (:class:`~tinywgan.torch_reference.TorchProcess`), which times its
 own iterations: with PyTorch's OpenMP pool and NumPy's OpenBLAS pool in one process, each pool's threads
 polled for work on the cores the other was using, and on a two-core machine the two-thread ratios swung by
-20% between runs. For the same reason each timed iteration starts after a pause (0.25 s; none with one
+20% between runs. For the same reason each implementation's turn starts after a pause (0.25 s; none with one
 thread, where no pool exists; the environment variable ``TINYWGAN_BENCH_PAUSE`` sets it), so that idle
 threads have stopped polling.
 
@@ -75,13 +75,15 @@ from .data import toy_dataset  # noqa: E402
 from .lipschitz import gradient_penalty  # noqa: E402
 from .torch_reference import TorchProcess, TorchProcessError, torch_installed  # noqa: E402
 from .wgan import WGANConfig, WGANTrainer, critic_loss, generator_loss  # noqa: E402
-from .workloads import (Workload, draw_critic_inputs, draw_generator_noise, flat, initial_weights,  # noqa: E402
-                        stand_in_images, workload)
+from .workloads import (VARIANTS, Workload, draw_critic_inputs, draw_generator_noise, flat,  # noqa: E402
+                        initial_weights, stand_in_images, workload)
 
 WORKLOAD_NAMES = ("toy", "mnist")
 VARIANT_NAMES = ("gp", "clip")
 IMPLEMENTATIONS = ("tinywgan", "handwritten", "pytorch")
-TOLERANCE = 1e-6  # relative, in float64: agreeing implementations differ by ~1e-14
+# Relative, in float64. Measured: PyTorch and the hand-written gradients differ by ~2e-15; tinywgan's gradient
+# penalty by up to ~4e-10 (its norm is sqrt(sum x^2 + 1e-12), tinywgan.functions.norm's eps).
+TOLERANCE = 1e-6
 
 
 class GradientMismatch(AssertionError):
@@ -112,13 +114,14 @@ def critic_and_generator(wl: Workload, critic_layers, generator_layers, device: 
 
 
 def wgan_config(wl: Workload, variant: str, device: str = "cpu", seed: int = 0) -> WGANConfig:
-    """The :class:`~tinywgan.wgan.WGANConfig` of a workload and variant, set as ``workloads.VARIANTS``."""
+    """The :class:`~tinywgan.wgan.WGANConfig` of a workload and variant, read from ``workloads.VARIANTS``
+    (the settings the hand-written and PyTorch iterations use too)."""
+    v = VARIANTS[variant]
     common = dict(n_critic=5, batch_size=wl.batch_size, noise_dim=wl.noise_dim, device=device, seed=seed,
-                  progress=False)
-    if variant == "gp":  # Gulrajani et al. 2017, Alg. 1
-        return WGANConfig(lipschitz="gp", optimizer="adam", lr=1e-4, betas=(0.5, 0.9), gp_weight=wl.gp_weight,
-                          **common)
-    return WGANConfig.clipping(**common)  # Arjovsky et al. 2017, Alg. 1: RMSprop 5e-5, c = 0.01
+                  progress=False, optimizer=v["optimizer"], lr=v["lr"])
+    if v["clip_value"] is None:  # Gulrajani et al. 2017, Alg. 1
+        return WGANConfig(lipschitz="gp", betas=v["betas"], gp_weight=wl.gp_weight, **common)
+    return WGANConfig.clipping(clip_value=v["clip_value"], **common)  # Arjovsky et al. 2017, Alg. 1
 
 
 def real_sampler(wl: Workload) -> Callable:
@@ -271,8 +274,7 @@ def time_round_robin(runners: dict, warmup: int, repeat: int, progress=None, pau
 
     ``pause`` seconds of sleep come before each runner's turn: a thread pool (OpenBLAS's, PyTorch's OpenMP)
     keeps its idle threads polling for work for up to ~0.1 s after its last job, and without the pause they
-    would take cores from the implementation timed next (which, with two threads on two cores, measured
-    PyTorch 30-80% slower than PyTorch timed alone). ``lead_in`` untimed iterations then run just before the
+    would take cores from the implementation timed next. ``lead_in`` untimed iterations then run just before the
     timed one, so that it follows an iteration of its own implementation, as in a training loop: without
     them, an iteration timed right after another implementation's starts with that one's data in the
     caches, and with three runners rotating, one of them follows PyTorch in two rounds out of three

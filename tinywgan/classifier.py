@@ -149,8 +149,7 @@ def predict_proba(classifier: Callable, images, batch_size: int = 1000):
             parts.append(F.exp(log_softmax(logits, axis=1)).data)
     if not parts:
         return xp.zeros((0, N_CLASSES), dtype=xp.float32)
-    concat = xp.concat  # backend fills the standard's name in for CuPy releases that lack it
-    return parts[0] if len(parts) == 1 else concat(parts, axis=0)
+    return parts[0] if len(parts) == 1 else xp.concat(parts, axis=0)  # backend fills concat in for CuPy 13
 
 
 def accuracy(classifier: Callable, images, labels) -> float:

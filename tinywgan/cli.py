@@ -1,4 +1,5 @@
-"""The command line every chapter shares (README, "Set up, run, test"): ``--out``, ``--seed``, ``--device``, ``--quick``.
+"""The command line every chapter shares (README, "Set up, run, test"): ``--out``, ``--seed``, ``--device``,
+``--quick``.
 
 A chapter's ``main(argv=None)`` calls :func:`chapter_args` and gets the parsed options with ``out`` made a
 folder that exists. ``--quick`` is what the tests run (seconds); the default is what a reader runs.

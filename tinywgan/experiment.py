@@ -52,7 +52,6 @@ class Scale:
     width: int
     depth: int
     steps: int
-    generator_width: int | None = None  # None: the same as the critic's
     n_evals: int = 20       # evaluations of the exact W1 along training
     n_eval: int = 1024      # samples per evaluation
     n_final: int = 2048     # samples for the final metrics
@@ -90,6 +89,17 @@ def toy_config(lipschitz: str, steps: int, seed: int = 0, device: str = "cpu", p
     lr, critic_lr = (PAPER_LR, PAPER_LR) if paper else (CPU_LR, CPU_CRITIC_LR)
     return WGANConfig(lipschitz=lipschitz, optimizer="adam", lr=lr, critic_lr=critic_lr, betas=(0.5, 0.9),
                       n_critic=5, gp_weight=GP_WEIGHT, **common)
+
+
+LABELS = {"clip": "weight clipping", "gp": "gradient penalty", "sn": "spectral norm"}
+
+
+def train_tool(lipschitz: str, args, scale: Scale, data: ToyData) -> ToyRun:
+    """A chapter's run of one Lipschitz tool (``clip``, ``gp``, ``sn``): its :func:`toy_config` from the
+    parsed options, the settings printed in one line (:func:`describe`), then :func:`run_toy`."""
+    config = toy_config(lipschitz, scale.steps, args.seed, args.device, paper=args.paper)
+    print("  " + describe(config, scale, data))
+    return run_toy(LABELS[lipschitz], config, data, scale)
 
 
 def add_toy_options(parser) -> None:
@@ -178,14 +188,14 @@ class ToyRun:
 
 
 def make_networks(width: int, depth: int, noise_dim: int = 2, seed: int = 0, device: str = "cpu",
-                  spectral: bool = False, generator_width: int | None = None) -> tuple[MLP, MLP]:
-    """(generator, critic): ReLU MLPs noise_dim -> generator_width x depth -> 2 and 2 -> width x depth -> 1.
+                  spectral: bool = False) -> tuple[MLP, MLP]:
+    """(generator, critic): ReLU MLPs noise_dim -> width x depth -> 2 and 2 -> width x depth -> 1.
 
     ``spectral=True`` wraps every Linear of the critic in :class:`tinywgan.lipschitz.SpectralNorm`
     (Miyato et al. 2018 normalise every layer of the discriminator).
     """
     rng = Generator(10_000 + seed, device)
-    generator = MLP([noise_dim] + [generator_width or width] * depth + [2], rng=rng)
+    generator = MLP([noise_dim] + [width] * depth + [2], rng=rng)
     critic = MLP([2] + [width] * depth + [1], rng=rng)
     if spectral:
         spectral_norm(critic, rng=rng)
@@ -199,7 +209,7 @@ def run_toy(label: str, config: WGANConfig, data: ToyData, scale: Scale,
     steps, width, depth, n_evals = config.steps, scale.width, scale.depth, scale.n_evals
     n_eval, n_final, grid_size = scale.n_eval, scale.n_final, scale.grid_size
     generator, critic = make_networks(width, depth, config.noise_dim, config.seed, config.device,
-                                      spectral=config.lipschitz == "sn", generator_width=scale.generator_width)
+                                      spectral=config.lipschitz == "sn")
     rng = Generator(20_000 + config.seed, config.device)
     real = data.sample(n_eval, rng)
     noise = Tensor(rng.normal((n_eval, config.noise_dim)))
@@ -370,6 +380,25 @@ def print_final(run: ToyRun) -> None:
           f"   (floor W1(real, real) = {run.w1_floor:.4f})")
     print(f"  training: {n} steps in {run.train_seconds:.1f} s = {run.ms_per_step:.1f} ms/step "
           f"(+ {run.eval_seconds:.1f} s measuring)")
+
+
+def comparison_rows(runs: list[ToyRun], extra=()) -> list:
+    """The rows chapters 07 and 08 compare their runs by (for :func:`print_table`): sample quality, W1 to
+    the data, how well the W estimate tracks the exact W1, the gradient norms at interpolates, then
+    ``extra`` rows, then the speed."""
+    first = runs[0]  # every run of a chapter draws the same real samples: one floor
+    return [("final samples: modes covered",
+             lambda run: "-" if run.modes is None else f"{run.modes}/{run.n_modes}"),
+            ("final samples: high quality (<= 3 std)",
+             lambda run: "-" if run.modes is None else f"{100 * run.high_quality:.1f} %"),
+            (f"W1 to data ({first.scale.n_final} samples; floor {first.w1_floor:.4f})",
+             lambda run: f"{run.w1_to_data:.4f}"),
+            ("W estimate vs exact W1: Pearson r", lambda run: f"{run.correlation()[0]:.3f}"),
+            ("final W estimate / final exact W1",
+             lambda run: f"{run.evaluations[-1].w_estimate / run.evaluations[-1].w1:.3g}"),
+            ("||grad f|| at interpolates: mean", lambda run: f"{np.mean(run.gradient_norms):.3g}"),
+            *extra,
+            ("ms per generator step", lambda run: f"{run.ms_per_step:.1f}")]
 
 
 def print_table(runs: list[ToyRun], rows, title: str = "", name_width: int = 44) -> None:

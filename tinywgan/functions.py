@@ -23,12 +23,11 @@ from __future__ import annotations
 
 from . import backend
 from .autograd import Function, Tensor, _wrap, is_grad_enabled
-# The ops along axes, re-exported with their private helpers: the engine and the chapters call them as
-# F.matmul, F.sum_to, F.linear, .... shapes.py imports nothing from
-# this module (its backward passes reach the elementwise ops through Tensor operators), so there is no cycle.
+# The ops along axes, re-exported: the engine and the chapters call them as F.matmul, F.sum_to, F.linear, ....
+# shapes.py imports nothing from this module (its backward passes reach the elementwise ops through Tensor
+# operators), so there is no cycle.
 from .shapes import (BroadcastTo, Concatenate, GetItem, GetItemGrad, Linear, MatMul, Max, Mean, Norm,
-                     Reshape, Stack, Sum, SumTo, Transpose, _is_array_index, _kept_shape, _matmul,
-                     _normalize_axes, _not_integer, broadcast_to, concatenate, getitem, linear, matmul,
+                     Reshape, Stack, Sum, SumTo, Transpose, broadcast_to, concatenate, getitem, linear, matmul,
                      matrix_transpose, max, mean, norm, reshape, slope_mask, stack, sum, sum_to, sum_to_array,
                      transpose)
 

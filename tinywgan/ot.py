@@ -186,8 +186,7 @@ def cost_matrix(x, y, p: float = 2):
             blocks.append(xp.sum(diff ** p, axis=-1) ** (1.0 / p))
     if len(blocks) == 1:
         return blocks[0]
-    concat = xp.concat  # backend fills the standard's name in for CuPy releases that lack it
-    return concat(blocks, axis=0)
+    return xp.concat(blocks, axis=0)  # backend fills concat in for CuPy 13
 
 
 def check_plan(plan, a, b, atol: float = 1e-8) -> None:

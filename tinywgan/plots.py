@@ -90,8 +90,9 @@ def w_tracking_figure(runs: list[ToyRun], path) -> None:
         right.plot(run.log.step, raw, color="tab:blue", alpha=0.15, lw=0.5)
         right.plot(steps, est, "s-", color="tab:blue", ms=3, label="critic's W estimate (smoothed)")
         right.set_ylabel("W estimate", color="tab:blue")
-        # Both axes start at 0 and end 10% above their curve's maximum, so the two curves can be compared
-        # by shape; the raw per-step estimates (faint) are noisier and may leave the frame.
+        # Both axes start at 0 (the estimate's lower, if it goes negative) and end 10% above their curve's
+        # maximum, so the two curves can be compared by shape; the raw per-step estimates (faint) are
+        # noisier and may leave the frame.
         ax.set_ylim(0, 1.1 * max(w1 + [run.w1_floor_eval]))
         right.set_ylim(min(0.0, 1.1 * min(est)), 1.1 * max(max(est), 1e-12))
         lines = ax.get_legend_handles_labels()

@@ -8,8 +8,6 @@ own ``openblas_set_num_threads``. Nothing here imports NumPy.
 """
 from __future__ import annotations
 
-import os
-
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
@@ -61,26 +59,18 @@ def blas_threads() -> int | None:
 
 def set_blas_threads(n: int):
     """Set NumPy's BLAS to ``n`` threads at run time (threadpoolctl if installed, else OpenBLAS's own
-    setter). Returns a function that puts back the previous count."""
-    saved_env = {name: os.environ.get(name) for name in THREAD_VARIABLES}
-    for name in THREAD_VARIABLES:
-        os.environ[name] = str(n)  # for libraries loaded later (PyTorch's OpenMP)
-
-    def restore_env():
-        for name, value in saved_env.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
+    setter). Returns a function that puts back the previous count. (PyTorch, loaded only in the bench's
+    child process, gets its count from that process's environment, set by
+    :class:`~tinywgan.torch_reference.TorchProcess`.)"""
     try:
         from threadpoolctl import threadpool_limits
         limits = threadpool_limits(limits=n, user_api="blas")
-        return lambda: (limits.restore_original_limits(), restore_env())
+        return limits.restore_original_limits
     except ImportError:
         pass
     get, put = _openblas_symbols()
     if put is None:
-        return restore_env
+        return lambda: None
     previous = int(get())
     put(int(n))
-    return lambda: (put(previous), restore_env())
+    return lambda: put(previous)

@@ -1,8 +1,8 @@
 """The same WGAN iteration in PyTorch: the yardstick ``python -m tinywgan.bench`` times against.
 
-PyTorch is never a dependency of tinywgan: this module imports without it, :func:`torch_available`
-says whether it can run, and ``torch`` is imported only when a :class:`TorchWGAN` is built. The caller
-chooses the thread count (``torch.set_num_threads``).
+PyTorch is never a dependency of tinywgan: this module imports without it (:func:`torch_installed` says
+whether a ``torch`` package is there, :func:`torch_available` whether it imports), and ``torch`` is
+imported only when a :class:`TorchWGAN` is built. :class:`TorchProcess` sets the thread count.
 
 It mirrors :class:`tinywgan.handwritten.HandwrittenWGAN` step for step: the same initial weights (our
 ``(in, out)`` matrices, transposed into ``nn.Linear``'s ``(out, in)``), the same random draws from the
@@ -25,6 +25,7 @@ import sys
 import time
 import traceback
 
+from tinywgan.threads import THREAD_VARIABLES
 from tinywgan.workloads import VARIANTS, draw_critic_inputs, draw_generator_noise, resolve_setup
 
 
@@ -59,7 +60,8 @@ def _layers_of(module):
 
 
 class TorchWGAN:
-    """One WGAN iteration (``n_critic`` critic steps, one generator step) in PyTorch on the CPU.
+    """One WGAN iteration (``n_critic`` critic steps, one generator step) in PyTorch (on the CPU;
+    :func:`torch_wgan` moves one to another device).
 
     Same arguments as :class:`tinywgan.handwritten.HandwrittenWGAN`; the weights' dtype (float32 or
     float64) is the dtype of the whole computation.
@@ -99,13 +101,7 @@ class TorchWGAN:
         real, z = torch.from_numpy(real), torch.from_numpy(z)
         with torch.no_grad():
             fake = self.generator(z)
-        loss = D(fake).mean() - D(real).mean()
-        if alpha is not None:  # Gulrajani et al. 2017, Eq. 3, at x_hat = alpha x + (1 - alpha) x~
-            alpha = torch.from_numpy(alpha)
-            x_hat = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
-            out = D(x_hat)
-            (g,) = torch.autograd.grad(out, x_hat, grad_outputs=torch.ones_like(out), create_graph=True)
-            loss = loss + self.gp_weight * ((g.norm(2, dim=1) - 1) ** 2).mean()
+        loss = _critic_loss(torch, D, real, fake, alpha, self.gp_weight)
         self.critic_optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.critic_optimizer.step()
@@ -138,6 +134,19 @@ class TorchWGAN:
         return critic_loss, self.generator_step(rng)
 
 
+def _critic_loss(torch, D, real, fake, alpha, gp_weight):
+    """``mean D(fake) - mean D(real)``, plus the penalty ``gp_weight * mean (||grad D(x_hat)|| - 1)^2`` at
+    ``x_hat = alpha real + (1 - alpha) fake`` (Gulrajani et al. 2017, Eq. 3) unless ``alpha`` (NumPy) is None."""
+    loss = D(fake).mean() - D(real).mean()
+    if alpha is not None:
+        alpha = torch.from_numpy(alpha)
+        x_hat = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
+        out = D(x_hat)
+        (g,) = torch.autograd.grad(out, x_hat, grad_outputs=torch.ones_like(out), create_graph=True)
+        loss = loss + gp_weight * ((g.norm(2, dim=1) - 1) ** 2).mean()
+    return loss
+
+
 def torch_gradients(workload, variant, critic, generator, real, fake, alpha, z, gp_weight):
     """PyTorch's critic gradients (loss + penalty at ``x_hat = alpha real + (1 - alpha) fake``, or no
     penalty when ``alpha`` is None) and generator gradients (of ``-mean f(g(z))``) for the given NumPy
@@ -146,14 +155,7 @@ def torch_gradients(workload, variant, critic, generator, real, fake, alpha, z, 
     tw = TorchWGAN(workload, variant, critic=critic, generator=generator, gp_weight=gp_weight)
     torch, D, G = tw.torch, tw.critic, tw.generator
     ours = lambda gs: [g.detach().numpy().T if g.ndim == 2 else g.detach().numpy() for g in gs]  # noqa: E731
-    r, f = torch.from_numpy(real), torch.from_numpy(fake)
-    loss = D(f).mean() - D(r).mean()
-    if alpha is not None:  # Gulrajani et al. 2017, Eq. 3
-        a = torch.from_numpy(alpha)
-        x_hat = (a * r + (1 - a) * f).requires_grad_(True)
-        out = D(x_hat)
-        (g,) = torch.autograd.grad(out, x_hat, grad_outputs=torch.ones_like(out), create_graph=True)
-        loss = loss + gp_weight * ((g.norm(2, dim=1) - 1) ** 2).mean()
+    loss = _critic_loss(torch, D, torch.from_numpy(real), torch.from_numpy(fake), alpha, gp_weight)
     critic_grads = ours(torch.autograd.grad(loss, list(D.parameters())))
     g_loss = -D(G(torch.from_numpy(z))).mean()
     generator_grads = ours(torch.autograd.grad(g_loss, list(G.parameters())))
@@ -219,8 +221,7 @@ class TorchProcess:
         self.timeout = timeout
         env = dict(os.environ)
         if threads:
-            env.update({name: str(threads) for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-                                                         "MKL_NUM_THREADS")})
+            env.update({name: str(threads) for name in THREAD_VARIABLES})
         # The package's folder goes at the end of the child's sys.path (found there when tinywgan is run
         # from a source tree without installing; never ahead of the standard library).
         package_root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
