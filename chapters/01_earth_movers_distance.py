@@ -26,9 +26,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinywgan.backend import Generator, array_namespace, to_numpy
-from tinywgan.cli import chapter_args, chapter_parser
-from tinywgan.ot import (check_plan, cost_matrix, emd, north_west_corner, optimal_assignment, sinkhorn,
+from tinywgan.engine.backend import Generator, array_namespace, to_numpy
+from tinywgan.lab.cli import chapter_args, chapter_parser
+from tinywgan.transport.ot import (check_plan, cost_matrix, emd, north_west_corner, optimal_assignment, sinkhorn,
                          solve_dual_lp, solve_transport_lp, transport_cost, wasserstein_1d)
 
 # Two small pmfs on the line, piles and holes as in seed 000's table (k = 5 rows, L = 7 columns).

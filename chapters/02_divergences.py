@@ -28,11 +28,11 @@ import math
 
 import numpy as np
 
-from tinywgan.backend import Generator, to_numpy
-from tinywgan.cli import chapter_args, chapter_parser
-from tinywgan.divergences import (LOG2, central_difference, js, parallel_lines_closed_form,
+from tinywgan.engine.backend import Generator, to_numpy
+from tinywgan.lab.cli import chapter_args, chapter_parser
+from tinywgan.transport.divergences import (LOG2, central_difference, js, parallel_lines_closed_form,
                                   parallel_lines_estimate, parallel_lines_sample)
-from tinywgan.ot import wasserstein_1d
+from tinywgan.transport.ot import wasserstein_1d
 
 NAMES = ("TV", "KL", "JS", "JS_unhalved", "W")
 SHOWN_THETAS = (-1.0, -0.5, -0.1, 0.0, 0.1, 0.5, 1.0)

@@ -33,10 +33,10 @@ import numpy as np
 
 import tinywgan as tw
 from tinywgan import nn
-from tinywgan.backend import Generator, to_device, to_numpy
-from tinywgan.cli import chapter_args, chapter_parser
-from tinywgan.gradcheck import GradcheckError, gradcheck, gradgradcheck
-from tinywgan.lipschitz import gradient_penalty
+from tinywgan.engine.backend import Generator, to_device, to_numpy
+from tinywgan.lab.cli import chapter_args, chapter_parser
+from tinywgan.engine.gradcheck import GradcheckError, gradcheck, gradgradcheck
+from tinywgan.wgan import gradient_penalty
 
 GP_WEIGHT = 10.0  # lambda, Gulrajani et al. 2017, Algorithm 1
 
@@ -165,7 +165,7 @@ def finite_difference_errors(device: str) -> dict:
             "fd_best_error_float64": best["float64"]}
 
 
-class WrongSigmoid(tw.functions.Sigmoid):
+class WrongSigmoid(tw.engine.ops.Sigmoid):
     """The engine's sigmoid with a backward pass that forgets the factor (1 - y): dy/dx = y. Wrong on purpose."""
 
     def backward(self, gy):

@@ -37,12 +37,13 @@ from __future__ import annotations
 import numpy as np
 
 import tinywgan as tw
-from tinywgan import nn, optim
-from tinywgan.backend import Generator, to_numpy
-from tinywgan.cli import chapter_args, chapter_parser
+from tinywgan import nn
+from tinywgan import optim
+from tinywgan.engine.backend import Generator, to_numpy
+from tinywgan.lab.cli import chapter_args, chapter_parser
 from tinywgan.data import toy_dataset, two_gaussians_1d
-from tinywgan.lipschitz import clip_weights, critic_gradient_norms, gradient_penalty, interpolate
-from tinywgan.ot import emd
+from tinywgan.wgan import clip_weights, critic_gradient_norms, gradient_penalty, interpolate
+from tinywgan.transport.ot import emd
 from tinywgan.wgan import critic_loss
 
 MEAN_GAP = 3.0   # P = N(0, 1), Q = N(3, 1): W1 = 3

@@ -32,11 +32,12 @@ from __future__ import annotations
 import numpy as np
 
 import tinywgan as tw
-from tinywgan import nn, optim
-from tinywgan.backend import Generator, to_numpy
-from tinywgan.cli import chapter_args, chapter_parser
+from tinywgan import nn
+from tinywgan import optim
+from tinywgan.engine.backend import Generator, to_numpy
+from tinywgan.lab.cli import chapter_args, chapter_parser
 from tinywgan.data import two_gaussians_1d
-from tinywgan.lipschitz import clip_weights, gradient_penalty
+from tinywgan.wgan import clip_weights, gradient_penalty
 from tinywgan.wgan import critic_loss, gan_discriminator_loss, gan_generator_loss, generator_loss
 
 MEAN_GAP, STD = 5.0, 0.5  # P_r = N(0, 0.5^2), P_g = N(5, 0.5^2)

@@ -49,9 +49,9 @@ import math
 
 import numpy as np
 
-from tinywgan import experiment as ex
-from tinywgan import plots
-from tinywgan.cli import chapter_args, chapter_parser
+from tinywgan.lab import experiment as ex
+from tinywgan.lab import plots
+from tinywgan.lab.cli import chapter_args, chapter_parser
 from tinywgan.data import toy_dataset
 
 

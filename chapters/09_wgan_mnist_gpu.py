@@ -45,12 +45,14 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
-from tinywgan import backend, checkpoint, nn
-from tinywgan.autograd import Tensor, no_grad
-from tinywgan.backend import Generator, gpu_available, synchronize, to_device, to_numpy
-from tinywgan.classifier import SampleQuality, accuracy, digit_classifier, sample_quality, train_classifier
-from tinywgan.cli import chapter_args, chapter_parser
-from tinywgan.mnist import download_mnist, load_mnist, mnist_paths, rendered_digits
+from tinywgan.engine import backend
+from tinywgan.wgan import checkpoint
+from tinywgan import nn
+from tinywgan.engine import Tensor, no_grad
+from tinywgan.engine.backend import Generator, gpu_available, synchronize, to_device, to_numpy
+from tinywgan.lab.classifier import SampleQuality, accuracy, digit_classifier, sample_quality, train_classifier
+from tinywgan.lab.cli import chapter_args, chapter_parser
+from tinywgan.data.mnist import download_mnist, load_mnist, mnist_paths, rendered_digits
 from tinywgan.wgan import WGANConfig, train
 
 NOISE_DIM = 128

@@ -13,7 +13,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 import pytest
 from hypothesis import HealthCheck, settings
 
-from tinywgan import backend
+from tinywgan.engine import backend
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,6 +40,16 @@ def device(request):
     """Every test that takes `device` runs on NumPy, on array_api_strict (the stand-in for CuPy), and on
     CuPy when a GPU is present."""
     return request.param
+
+
+@pytest.fixture(params=["fast", "textbook"])
+def speed(request):
+    """Runs a test with the speed layer (tinywgan.fast) on and with the textbook engine alone."""
+    from tinywgan import fast
+    was = fast.is_enabled()
+    fast.enable(memory=False) if request.param == "fast" else fast.disable()
+    yield request.param
+    fast.enable(memory=False) if was else fast.disable()
 
 
 def load_chapter(filename: str):

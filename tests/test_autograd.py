@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import tinywgan as tw
-from tinywgan import backend
-from tinywgan.gradcheck import gradcheck
+from tinywgan.engine import backend
+from tinywgan.engine.gradcheck import gradcheck
 
 
 def leaf(values, device="cpu", dtype="float64"):

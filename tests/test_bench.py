@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 
 import tinywgan as tw
-from tinywgan import bench
-from tinywgan import handwritten as hw
-from tinywgan import workloads as wk
-from tinywgan.threads import threads_option
-from tinywgan.torch_reference import (TorchOn, TorchProcess, TorchProcessError, TorchWGAN, torch_available,
+from tinywgan.bench import runner as bench
+from tinywgan.bench import handwritten as hw
+from tinywgan.bench import workloads as wk
+from tinywgan.bench.threads import threads_option
+from tinywgan.bench.torch_reference import (TorchOn, TorchProcess, TorchProcessError, TorchWGAN, torch_available,
                                       torch_gradients, torch_wgan)
 
 QUICK_SMALL = ["--quick", "--small", "--no-progress"]
@@ -190,7 +190,7 @@ def test_torch_child_survives_stray_output_and_closes_after_an_interrupted_call(
 def test_waiting_for_an_answer_is_bounded():
     """A child that never answers makes the wait end with a TimeoutError, not hang the bench."""
     import time
-    from tinywgan.torch_reference import _wait_readable
+    from tinywgan.bench.torch_reference import _wait_readable
     read_fd, write_fd = os.pipe()
     with os.fdopen(read_fd, "rb") as answers, os.fdopen(write_fd, "wb") as child:
         t0 = time.perf_counter()

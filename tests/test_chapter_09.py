@@ -7,7 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from tinywgan import backend, mnist
+from tinywgan.engine import backend
+from tinywgan.data import mnist
 
 from conftest import load_chapter
 

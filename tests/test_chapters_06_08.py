@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from conftest import load_chapter
-from tinywgan import experiment as ex
+from tinywgan.lab import experiment as ex
 from tinywgan.data import toy_dataset
-from tinywgan.lipschitz import SpectralNorm
+from tinywgan.wgan import SpectralNorm
 
 FIGURES = {
     "06_wgan_weight_clipping.py": ["samples_critic_clip.png", "w_estimate_vs_w1.png", "weight_histogram.png"],

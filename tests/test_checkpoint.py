@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 
 import tinywgan as tw
-from tinywgan import backend, optim
-from tinywgan.checkpoint import MARKER, Checkpoint, CheckpointError, load, save
+from tinywgan.engine import backend
+from tinywgan import optim
+from tinywgan.wgan.checkpoint import MARKER, Checkpoint, CheckpointError, load, save
 from tinywgan.nn import MLP
 
 OPTIMIZERS = {

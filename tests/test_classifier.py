@@ -10,11 +10,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from tinywgan import backend, mnist
-from tinywgan.autograd import Tensor, grad
-from tinywgan.classifier import (accuracy, cross_entropy, log_softmax, one_hot, predict_proba,
+from tinywgan.engine import backend
+from tinywgan.data import mnist
+from tinywgan.engine import Tensor, grad
+from tinywgan.lab.classifier import (accuracy, cross_entropy, log_softmax, one_hot, predict_proba,
                                  sample_quality, train_classifier)
-from tinywgan.gradcheck import gradcheck, gradgradcheck
+from tinywgan.engine.gradcheck import gradcheck, gradgradcheck
 
 LOG10 = math.log(10)
 

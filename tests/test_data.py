@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pytest
 
-from tinywgan.backend import Generator, device_of, to_numpy
+from tinywgan.engine.backend import Generator, device_of, to_numpy
 from tinywgan.data import (ToyData, eight_gaussians, swiss_roll, toy_dataset, twenty_five_gaussians,
                            two_gaussians_1d)
 

@@ -15,8 +15,8 @@ from conftest import load_chapter
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tinywgan import divergences as dv
-from tinywgan.backend import to_device
+from tinywgan.transport import divergences as dv
+from tinywgan.engine.backend import to_device
 
 LOG2 = math.log(2.0)
 
@@ -127,7 +127,7 @@ def test_slopes_w_is_plus_minus_one_js_is_zero(theta):
 
 
 def test_parallel_lines_sample_shapes():
-    from tinywgan.backend import Generator
+    from tinywgan.engine.backend import Generator
     real, fake = dv.parallel_lines_sample(0.25, 50, Generator(0))
     assert real.shape == fake.shape == (50, 2)
     assert np.all(real[:, 0] == 0.0) and np.all(fake[:, 0] == 0.25)

@@ -13,8 +13,9 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import tinywgan as tw
-from tinywgan import backend
-from tinywgan.gradcheck import GradcheckError, gradcheck, gradgradcheck
+from tinywgan import fast
+from tinywgan.engine import backend
+from tinywgan.engine.gradcheck import GradcheckError, gradcheck, gradgradcheck
 
 F64 = np.float64
 
@@ -112,9 +113,9 @@ OPS = [
      st.integers(1, 3)).flatmap(lambda s: st.tuples(arrays((s[0], s[1])), arrays((s[1], s[2])), arrays((s[2],)))),
      None),
     ("linear_batched_no_bias", lambda x, w: tw.linear(x, w), st.tuples(arrays((2, 3, 2)), arrays((2, 1))), None),
-    ("linear_relu", lambda x, w, b: tw.linear(x, w, b, slope=0.0), st.tuples(arrays((3, 2)), arrays((2, 3)),
+    ("linear_relu", lambda x, w, b: fast.linear_act(x, w, b, slope=0.0), st.tuples(arrays((3, 2)), arrays((2, 3)),
      arrays((3,))), lambda xs: np.all(np.abs(xs[0] @ xs[1] + xs[2]) > 1e-3)),
-    ("linear_leaky_relu_no_bias", lambda x, w: tw.linear(x, w, slope=0.2), st.tuples(arrays((2, 3, 2)),
+    ("linear_leaky_relu_no_bias", lambda x, w: fast.linear_act(x, w, None, slope=0.2), st.tuples(arrays((2, 3, 2)),
      arrays((2, 3))), lambda xs: np.all(np.abs(xs[0] @ xs[1]) > 1e-3)),
     ("transpose", lambda x: x.T, unary(), None),
     ("transpose_axes", lambda x: tw.transpose(x, (1, 2, 0)), unary(min_dims=3, max_dims=3), None),
@@ -142,7 +143,7 @@ def _on(device, arrays_):
 
 
 @pytest.mark.parametrize("name, fn, strategy, keep", OPS, ids=[row[0] for row in OPS])
-def test_op_gradients(device, name, fn, strategy, keep):
+def test_op_gradients(device, speed, name, fn, strategy, keep):
     @given(inputs=strategy)
     def check(inputs):
         if keep is not None:
@@ -154,7 +155,7 @@ def test_op_gradients(device, name, fn, strategy, keep):
 
 
 @pytest.mark.parametrize("reduction", [tw.sum, tw.mean, tw.max, tw.norm])
-def test_reductions_over_axes(device, reduction):
+def test_reductions_over_axes(device, speed, reduction):
     @given(case=with_axis())
     def check(case):
         x, axis, keepdims = case
@@ -171,7 +172,7 @@ def test_reductions_over_axes(device, reduction):
     check()
 
 
-def test_where_with_constant_mask(device):
+def test_where_with_constant_mask(device, speed):
     @given(pair=binary(), data=st.data())
     def check(pair, data):
         a, b = pair

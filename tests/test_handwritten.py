@@ -8,8 +8,8 @@ import sys
 import numpy as np
 import pytest
 
-from tinywgan import handwritten as hw
-from tinywgan import workloads as wk
+from tinywgan.bench import handwritten as hw
+from tinywgan.bench import workloads as wk
 
 ACTIVATIONS = ["relu", "leaky_relu", "tanh"]
 
@@ -215,7 +215,7 @@ def test_float32_stays_float32(variant):
 
 
 def test_torch_reference_imports_without_torch(monkeypatch):
-    from tinywgan import torch_reference
+    from tinywgan.bench import torch_reference
     monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` now raises ImportError
     assert torch_reference.torch_available() is False
 
@@ -224,7 +224,7 @@ def test_torch_reference_imports_without_torch(monkeypatch):
 @pytest.mark.parametrize("name", ["toy", "mnist"])
 def test_iteration_matches_pytorch(name, variant):
     pytest.importorskip("torch")
-    from tinywgan.torch_reference import TorchWGAN
+    from tinywgan.bench.torch_reference import TorchWGAN
     wl = wk.WORKLOADS[name]
     rng = np.random.default_rng(5)
     critic = wk.init_mlp(wl.critic_sizes, rng, np.float64)

@@ -5,9 +5,10 @@ import numpy as np
 import pytest
 
 import tinywgan as tw
-from tinywgan import backend, nn
-from tinywgan.gradcheck import gradcheck
-from tinywgan.lipschitz import (SpectralNorm, clip_weights, critic_gradient_norms, gradient_penalty,
+from tinywgan.engine import backend
+from tinywgan import nn
+from tinywgan.engine.gradcheck import gradcheck
+from tinywgan.wgan import (SpectralNorm, clip_weights, critic_gradient_norms, gradient_penalty,
                                 interpolate, spectral_norm)
 
 

@@ -6,9 +6,9 @@ import math
 import numpy as np
 import pytest
 
-from tinywgan.backend import Generator, to_device, to_numpy
+from tinywgan.engine.backend import Generator, to_device, to_numpy
 from tinywgan.data import eight_gaussians, toy_dataset, twenty_five_gaussians
-from tinywgan.metrics import ModeCoverage, mode_coverage, w1_to_data
+from tinywgan.lab.metrics import ModeCoverage, mode_coverage, w1_to_data
 
 
 @pytest.mark.parametrize("name", ["8gaussians", "25gaussians"])

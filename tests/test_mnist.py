@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tinywgan.backend import Generator, device_of, to_numpy
+from tinywgan.engine.backend import Generator, device_of, to_numpy
 from tinywgan.data import download_mnist, load_digits, load_mnist, read_idx, rendered_digits, write_idx
-from tinywgan.mnist import MNIST_SHA256, DownloadError
+from tinywgan.data.mnist import MNIST_SHA256, DownloadError
 
 
 def fake_mnist(folder: Path, n_train=20, n_test=10, gz=True, seed=0) -> dict[str, bytes]:

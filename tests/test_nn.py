@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 import tinywgan as tw
-from tinywgan import backend, nn
-from tinywgan.gradcheck import gradcheck, gradgradcheck
+from tinywgan.engine import backend
+from tinywgan import nn
+from tinywgan.engine.gradcheck import gradcheck, gradgradcheck
 
 
 def test_mlp_structure_and_names():
@@ -131,36 +132,38 @@ def test_shared_parameter_is_listed_once_and_failed_load_changes_nothing():
 
 
 def test_fused_linear_activation_changes_no_number(device):
-    """An MLP running itself fuses each Linear with the ReLU / LeakyReLU after it into one op; outputs,
-    gradients and the gradient penalty's double backprop come out bit for bit as when its layers are called
-    one by one."""
-    from tinywgan import functions as F
+    """With the speed layer on, a Sequential (an MLP) runs each Linear with the ReLU / LeakyReLU after it as
+    one op; outputs, gradients and the gradient penalty's double backprop come out bit for bit as with the
+    speed layer off, where its layers are called one by one."""
+    from tinywgan import fast
+    from tinywgan.fast import LinearAct
     for activation in ("relu", "leaky_relu"):
         mlp = nn.MLP([3, 6, 6, 1], activation=activation, rng=tw.Generator(0, device), dtype="float64")
         x = tw.tensor(np.random.default_rng(1).standard_normal((5, 3)), device=device, requires_grad=True)
         results = []
-        for run in (mlp, lambda h: [h := m(h) for m in mlp][-1]):  # fused; layer by layer
-            y = run(x)
+        for on in (True, False):
+            fast.enable(memory=False) if on else fast.disable()
+            y = mlp(x)
             (g,) = tw.grad(y.sum(), [x], create_graph=True)
             penalty = ((g * g).sum(axis=1).sqrt() - 1.0) ** 2
             weight_grads = tw.grad(penalty.mean(), mlp.parameters(), allow_unused=True)  # biases: unused
             results.append([y.numpy(), g.numpy()] + [None if h is None else h.numpy() for h in weight_grads])
+        fast.enable(memory=False)
         assert sum(a is not None for a in results[0]) == 5  # y, g and the three weight matrices
         for a, b in zip(*results):
             assert (a is None) == (b is None)
             if a is not None:
                 np.testing.assert_array_equal(a, b)
         hidden = mlp(x).creator.inputs[0].creator  # the op before the output layer
-        assert isinstance(hidden, F.Linear) and hidden.slope == mlp[1].slope
-        layer_output = mlp[0](x)
-        assert isinstance(layer_output.creator, F.Linear) and layer_output.creator.slope is None
-    with pytest.raises(TypeError, match="slope must be None or a number"):
-        F.linear(x, mlp[0].weight, slope="relu")
+        assert isinstance(hidden, LinearAct) and hidden.slope == mlp[1].slope
+        with fast.disabled():
+            assert not isinstance(mlp(x).creator.inputs[0].creator, LinearAct)
+        assert isinstance(mlp(x).creator.inputs[0].creator, LinearAct)
     # a NumPy float slope, batched float32 input: fused and layer by layer still agree to the bit
     mlp = nn.MLP([3, 6, 1], activation=nn.LeakyReLU(np.float32(0.2)), rng=tw.Generator(0, device))
     x = tw.tensor(np.random.default_rng(2).standard_normal((2, 5, 3)).astype(np.float32), device=device)
     np.testing.assert_array_equal(mlp(x).numpy(), mlp[2](mlp[1](mlp[0](x))).numpy())
-    np.testing.assert_array_equal(F.leaky_relu(x, np.float32(0.2)).numpy(), F.leaky_relu(x, 0.2).numpy())
+    np.testing.assert_array_equal(tw.leaky_relu(x, np.float32(0.2)).numpy(), tw.leaky_relu(x, 0.2).numpy())
 
 
 def test_an_activation_subclass_keeps_its_own_forward():

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 import tinywgan as tw
-from tinywgan import backend, optim
+from tinywgan.engine import backend
+from tinywgan import optim
 from tinywgan.nn import MLP, Parameter
 
 # The quadratic L(p) = 0.5 * sum(A * p^2) + sum(C * p), whose gradient is A * p + C.

@@ -15,8 +15,8 @@ from conftest import load_chapter
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tinywgan import ot as tot
-from tinywgan.backend import Generator, to_device, to_numpy
+from tinywgan.transport import ot as tot
+from tinywgan.engine.backend import Generator, to_device, to_numpy
 
 # ------------------------------------------------------------------------------------------ strategies
 support_value = st.one_of(st.integers(-5, 5).map(float),  # ties between the two supports

@@ -7,8 +7,10 @@ import numpy as np
 import pytest
 
 import tinywgan as tw
-from tinywgan import backend, data, nn
-from tinywgan.lipschitz import spectral_norm
+from tinywgan.engine import backend
+from tinywgan import data
+from tinywgan import nn
+from tinywgan.wgan import spectral_norm
 from tinywgan.wgan import (TrainingDiverged, WGANConfig, critic_loss, gan_discriminator_loss,
                            gan_generator_loss, generator_loss, train)
 
@@ -108,7 +110,7 @@ def test_sn_needs_spectral_norm_layers():
 
 
 def test_warmup_schedule():
-    from tinywgan.wgan import critic_iterations
+    from tinywgan.wgan.trainer import critic_iterations
     cfg = WGANConfig(warmup=True)
     assert [critic_iterations(cfg, s) for s in (0, 24, 25, 499, 500, 501)] == [100, 100, 5, 5, 100, 5]
     assert critic_iterations(WGANConfig(), 0) == 5
@@ -124,7 +126,7 @@ def test_gp_critic_estimates_w1_between_two_gaussians():
     rng = tw.Generator(0)
     critic = nn.MLP([1, 32, 32, 1], rng=rng)
     from tinywgan import optim
-    from tinywgan.lipschitz import gradient_penalty
+    from tinywgan.wgan import gradient_penalty
     opt = optim.Adam(critic.parameters(), lr=3e-3, betas=(0.5, 0.9))
     for _ in range(1000):
         p, q = tw.Tensor(pair.sample_q(256, rng)), tw.Tensor(pair.sample_p(256, rng))
@@ -142,7 +144,7 @@ def test_gp_critic_estimates_w1_between_two_gaussians():
 def test_values_of_a_critic_step_come_to_the_host_in_one_transfer_unchanged(device):
     """The critic step reads its loss, W estimate and penalty in one transfer (one device sync); the
     values are exactly those that .item() reads one by one."""
-    from tinywgan.wgan import _host_values
+    from tinywgan.wgan.trainer import _host_values
     xp = backend.namespace(device)
     a = tw.Tensor(xp.asarray(0.1, dtype=xp.float32))
     b = tw.Tensor(xp.asarray([-2.5e-8], dtype=xp.float32))

@@ -14,9 +14,9 @@ import math
 from collections import OrderedDict
 from typing import Iterator
 
-from . import backend
-from . import functions as F
-from .autograd import Tensor
+from .engine import backend
+from .engine import ops as F
+from .engine.tensor import Tensor
 
 # ---------------------------------------------------------------------------------------------------------
 # Parameter and Module
@@ -208,20 +208,22 @@ class Linear(Module):
         else:
             self.bias = None
 
-    def forward(self, x, slope: float | None = None):
-        """``x @ W + b``; with ``slope`` (0: ReLU, another number: LeakyReLU with that slope) the activation
-        too, in the same op (:func:`tinywgan.functions.linear`), as :class:`MLP` asks for."""
+    def forward(self, x):
+        """``x @ W + b`` (:func:`tinywgan.engine.ops.linear`)."""
+        self.check_input(x)
+        return F.linear(x, self.weight, self.bias)
+
+    def check_input(self, x) -> None:
         if x.shape[-1] != self.in_features:
             raise ValueError(f"Linear({self.in_features}, {self.out_features}): input has shape "
                              f"{tuple(x.shape)}; its last axis must be {self.in_features}")
-        return F.linear(x, self.weight, self.bias, slope)
 
     def extra_repr(self) -> str:
         return f"{self.in_features}, {self.out_features}, init={self.init!r}"
 
 
 class ReLU(Module):
-    slope = 0.0  # as a LeakyReLU: what MLP fuses into the Linear before it
+    slope = 0.0  # a LeakyReLU of slope 0 (what the speed layer reads when it fuses Linear + ReLU)
 
     def forward(self, x):
         return F.relu(x)
@@ -288,12 +290,8 @@ def _activation(spec) -> Module:
 
 class MLP(Sequential):
     """A multilayer perceptron: Linear layers of the given ``sizes`` with ``activation`` between them and
-    ``output_activation`` (None: a linear output, as a critic needs) after the last. When the MLP runs
-    itself, a Linear layer followed by a ReLU or LeakyReLU runs as one fused op
-    (``Linear.forward(x, slope)``, :class:`tinywgan.functions.Linear`): the same numbers as the two layers
-    called one by one, with one graph node and one array fewer per layer. The activation module's own
-    ``forward`` is then not called; subclasses of these layers (which may change what they compute) are
-    called one by one.
+    ``output_activation`` (None: a linear output, as a critic needs) after the last: a :class:`Sequential`
+    built from a list of sizes.
 
     >>> critic = MLP([2, 512, 512, 512, 1])          # Gulrajani et al. 2017, toy critic
     >>> generator = MLP([2, 512, 512, 512, 2])       # and its generator
@@ -315,16 +313,3 @@ class MLP(Sequential):
                 layers.append(_activation(output_activation))
         super().__init__(*layers)
         self.sizes = sizes
-
-    def forward(self, x):
-        layers = list(self)
-        k = 0
-        while k < len(layers):
-            m, after = layers[k], layers[k + 1] if k + 1 < len(layers) else None
-            if type(m) is Linear and type(after) in (ReLU, LeakyReLU):
-                x = m(x, slope=after.slope)  # Linear and activation as one op
-                k += 2
-            else:
-                x = m(x)
-                k += 1
-        return x

@@ -26,8 +26,8 @@ from __future__ import annotations
 import math
 from typing import Iterable
 
-from . import backend
-from .autograd import Tensor
+from .engine import backend
+from .engine import Tensor
 
 
 class Optimizer:

@@ -1,9 +1,5 @@
-"""Differentiable operations: one small :class:`Function` subclass per op, plus a lowercase wrapper.
-
-This module holds the elementwise ops: arithmetic, elementwise functions and activations, whose output has the
-(broadcast) shape of their inputs. The ops that work along axes (matmul, Linear, transpose, reshape,
-broadcast_to/sum_to, reductions, indexing, concatenate and stack) live in :mod:`tinywgan.shapes`; every name
-there is re-exported here, so ``tinywgan.functions`` (``F`` in the engine) still names every op.
+"""Elementwise ops: arithmetic, elementwise functions and activations, whose output has the (broadcast)
+shape of their inputs. One small :class:`Function` subclass per op, plus a lowercase wrapper.
 
 Every ``forward`` works on raw arrays of the namespace ``self.xp`` and calls only functions of the array API
 standard. Every ``backward`` is written with Tensor ops, so the gradient it returns can be differentiated
@@ -11,25 +7,14 @@ again (``create_graph=True``). Derivatives that are constant almost everywhere (
 clip, abs, max) enter the backward pass as constant arrays: double backprop through them builds no graph for
 their (zero) derivative.
 
-Broadcasting: binary ops broadcast their operands as the array API does; the graph walk in autograd.py sums
-each gradient back to its input's shape, so no backward below un-broadcasts by hand.
-
-Speed: the ops that every training step runs through most (Linear, MatMul, ReLU, LeakyReLU) have a second,
-array-level path in ``backward`` for when no graph is being recorded (a plain ``backward()``, or the last
-walk of a gradient penalty): the same formulas on raw arrays, wrapped once, which skips the Python cost
-(~3 us each) of the Tensor ops a recorded backward must build. The tests check both paths.
+Broadcasting: binary ops broadcast their operands as the array API does; the graph walk
+(:mod:`tinywgan.engine.backprop`) sums each gradient back to its input's shape, so no backward below
+un-broadcasts by hand.
 """
 from __future__ import annotations
 
-from . import backend
-from .autograd import Function, Tensor, _wrap, is_grad_enabled
-# The ops along axes, re-exported: the engine and the chapters call them as F.matmul, F.sum_to, F.linear, ....
-# shapes.py imports nothing from this module (its backward passes reach the elementwise ops through Tensor
-# operators), so there is no cycle.
-from .shapes import (BroadcastTo, Concatenate, GetItem, GetItemGrad, Linear, MatMul, Max, Mean, Norm,
-                     Reshape, Stack, Sum, SumTo, Transpose, broadcast_to, concatenate, getitem, linear, matmul,
-                     matrix_transpose, max, mean, norm, reshape, slope_mask, stack, sum, sum_to, sum_to_array,
-                     transpose)
+from .. import backend
+from ..tensor import Function, Tensor
 
 # ---------------------------------------------------------------------------------------------------------
 # Arithmetic
@@ -206,12 +191,22 @@ class Sigmoid(Function):
         return gy * (y * (1 - y))
 
 
+def slope_mask(x, slope: float):
+    """``phi'(x)`` of ReLU (``slope = 0``) or LeakyReLU as an array of x's dtype: 1 where x > 0, else
+    ``slope``. Built from ``[x > 0]`` (:func:`tinywgan.engine.backend.positive_mask`), many times faster on
+    NumPy than ``where(x > 0, 1, slope)``."""
+    m = backend.positive_mask(x)
+    if slope:
+        m *= 1 - slope
+        m += slope
+    return m
+
+
 class LeakyReLU(Function):
     """y = x if x > 0 else slope * x.   dy/dx = 1 or slope, a constant mask (Maas et al. 2013).
 
-    The mask is built once, as a float array (:func:`slope_mask`), and reused: ``y = x * mask``, many
-    times faster on NumPy than ``maximum(x, 0)`` or ``where(x > 0, x, slope * x)`` with a scalar. (An MLP
-    fuses its activations into the Linear op before them: :func:`linear` with ``slope``.)
+    The mask ``m = phi'(x)`` is built once (:func:`slope_mask`) and used twice: ``y = x * m`` forward,
+    ``gx = gy * m`` backward. As a constant of the graph it gives double backprop no graph through phi'.
     """
 
     def __init__(self, slope: float):
@@ -222,8 +217,6 @@ class LeakyReLU(Function):
         return x * self.mask
 
     def backward(self, gy):
-        if not is_grad_enabled():
-            return _wrap(gy.data * self.mask)
         return gy * self.mask
 
 

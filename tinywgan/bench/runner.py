@@ -46,43 +46,36 @@ batch drawn on the host.
 """
 from __future__ import annotations
 
+import argparse
+import datetime
+import itertools
+import json
+import math
+import platform
+import statistics
+import time
+from typing import Callable
+
 import os
 import sys
 
-from tinywgan.threads import THREAD_VARIABLES, blas_threads, set_blas_threads, threads_option
+import numpy as np
 
-# BLAS fixes its thread pool when NumPy loads it: as a script, set the count before NumPy is imported.
-if __name__ == "__main__" and "numpy" not in sys.modules and (threads_option(sys.argv[1:]) or "").isdigit():
-    for _name in THREAD_VARIABLES:
-        os.environ[_name] = threads_option(sys.argv[1:])
-
-import argparse  # noqa: E402
-import datetime  # noqa: E402
-import itertools  # noqa: E402
-import json  # noqa: E402
-import math  # noqa: E402
-import platform  # noqa: E402
-import statistics  # noqa: E402
-import time  # noqa: E402
-from typing import Callable  # noqa: E402
-
-import numpy as np  # noqa: E402
-
-from . import backend, nn  # noqa: E402
-from . import handwritten as hw  # noqa: E402
-from .autograd import Tensor, grad, no_grad  # noqa: E402
-from .data import toy_dataset  # noqa: E402
-from .lipschitz import gradient_penalty  # noqa: E402
-from .torch_reference import TorchProcess, TorchProcessError, torch_installed  # noqa: E402
-from .wgan import WGANConfig, WGANTrainer, critic_loss, generator_loss  # noqa: E402
-from .workloads import (VARIANTS, Workload, draw_critic_inputs, draw_generator_noise, flat,  # noqa: E402
-                        initial_weights, stand_in_images, workload)
+from .. import fast, nn
+from ..data import toy_dataset
+from ..engine import Tensor, backend, grad, no_grad
+from ..wgan import WGANConfig, WGANTrainer, critic_loss, generator_loss, gradient_penalty
+from . import handwritten as hw
+from .threads import blas_threads, set_blas_threads
+from .torch_reference import TorchProcess, TorchProcessError, torch_installed
+from .workloads import (VARIANTS, Workload, draw_critic_inputs, draw_generator_noise, flat, initial_weights,
+                        stand_in_images, workload)
 
 WORKLOAD_NAMES = ("toy", "mnist")
 VARIANT_NAMES = ("gp", "clip")
 IMPLEMENTATIONS = ("tinywgan", "handwritten", "pytorch")
 # Relative, in float64. Measured: PyTorch and the hand-written gradients differ by ~2e-15; tinywgan's gradient
-# penalty by up to ~4e-10 (its norm is sqrt(sum x^2 + 1e-12), tinywgan.functions.norm's eps).
+# penalty by up to ~4e-10 (its norm is sqrt(sum x^2 + 1e-12), tinywgan.engine.ops.norm's eps).
 TOLERANCE = 1e-6
 
 
@@ -499,13 +492,11 @@ def _run(args, torch_process: TorchProcess | None, torch_note: str | None) -> di
     return results
 
 
-def _command_line() -> None:
+def command_line() -> None:
+    """``python -m tinywgan.bench``: :func:`main`, with a one-line message and exit status 1 on failure."""
     try:
         main()
     except (GradientMismatch, TorchProcessError) as err:
         print(f"tinywgan.bench: {err}", file=sys.stderr)
         sys.exit(1)
 
-
-if __name__ == "__main__":
-    _command_line()

@@ -1,21 +1,18 @@
-"""The data a WGAN learns: toy 2D samplers with known modes, two 1D Gaussians, and MNIST digits.
+"""Toy data with known modes: the 2D sets of the WGAN-GP paper, and two 1D Gaussians.
 
 The 2D toy sets are those of Gulrajani et al. 2017 ("Improved Training of Wasserstein GANs", the toy
 experiments of their released code, ``gan_toy.py`` in github.com/igul222/improved_wgan_training): mixtures
-whose modes are known, so that :mod:`tinywgan.metrics` can count the modes a generator covers.
+whose modes are known, so that :mod:`tinywgan.lab.metrics` can count the modes a generator covers.
 
-Every sampler takes a :class:`tinywgan.backend.Generator` and returns a float32 array on ``rng.device``,
+Every sampler takes a :class:`tinywgan.engine.backend.Generator` and returns a float32 array on ``rng.device``,
 built from ``rng.normal`` / ``rng.integers`` / ``rng.uniform`` and array API operations only, so it runs
 unchanged on NumPy, CuPy and array_api_strict. The same seed gives the same samples (the random numbers are
 drawn on the host for every device; only the devices' float32 arithmetic can differ).
 
->>> from tinywgan.backend import Generator
+>>> from tinywgan.engine.backend import Generator
 >>> data = toy_dataset("8gaussians")
 >>> data.sample(4, Generator(0)).shape
 (4, 2)
-
-The MNIST reader, downloader and the offline rendered digits live in :mod:`tinywgan.mnist` and are
-re-exported here.
 """
 from __future__ import annotations
 
@@ -25,10 +22,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from tinywgan.backend import Generator, to_device
-from tinywgan.mnist import (  # noqa: F401  (re-exported: data.py is where a reader looks for data)
-    MNIST_FILES, MNIST_MIRRORS, MNIST_SHA256, download_mnist, load_digits, load_mnist, read_idx,
-    rendered_digits, write_idx)
+from ..engine.backend import Generator, to_device
 
 Array = Any  # an array of the Generator's backend
 

@@ -36,7 +36,7 @@ from typing import Any, NamedTuple
 
 import numpy as np  # the host side of the exact solvers only: scipy works on NumPy arrays
 
-from .backend import array_namespace, astype, device_of, to_device, to_numpy
+from ..engine.backend import array_namespace, astype, device_of, to_device, to_numpy
 
 MASS_RTOL = 1e-6
 # HiGHS's default feasibility tolerances are 1e-7; the transport LPs are small and well scaled, so ask

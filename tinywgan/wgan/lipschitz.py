@@ -14,10 +14,10 @@ Lipschitz functions. Three tools do it, in the order the papers came:
 """
 from __future__ import annotations
 
-from . import backend
-from . import functions as F
-from .autograd import Tensor, grad, is_grad_enabled
-from .nn import Linear, Module, Sequential
+from ..engine import backend
+from ..engine import ops as F
+from ..engine import Tensor, grad, is_grad_enabled
+from ..nn import Linear, Module, Sequential
 
 
 def clip_weights(module: Module, c: float, count: bool = True) -> int | None:

@@ -29,11 +29,11 @@ from typing import Callable, NamedTuple
 
 import numpy as np
 
-from . import backend
-from . import functions as F
-from .autograd import Tensor, no_grad
-from .nn import MLP
-from .optim import Adam
+from ..engine import backend
+from ..engine import ops as F
+from ..engine import Tensor, no_grad
+from ..nn import MLP
+from ..optim import Adam
 
 N_CLASSES = 10
 

@@ -37,7 +37,7 @@ from typing import Callable
 
 import numpy as np  # host side only: validating pmfs and binning samples into histograms
 
-from .backend import Generator, array_namespace, to_numpy
+from ..engine.backend import Generator, array_namespace, to_numpy
 from .ot import emd
 
 LOG2 = math.log(2.0)

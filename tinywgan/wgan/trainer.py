@@ -1,13 +1,8 @@
-"""WGAN training: the losses, the configuration, and the annotated training loop.
+"""WGAN training: the configuration, the annotated training loop, its log and the NaN guard.
 
-The critic f_w approximates the Kantorovich-Rubinstein dual (Arjovsky et al. 2017, Eq. 3)
-
-    W(P_r, P_theta) = max_{||f||_L <= 1}  E_{x~P_r}[f(x)] - E_{z~p(z)}[f(g_theta(z))],
-
-so the critic *minimises* ``critic_loss = E[f(fake)] - E[f(real)]`` and ``-critic_loss`` is the running
-estimate of W (up to the Lipschitz constant K when the weights are clipped). The generator minimises
-``generator_loss = -E[f(g_theta(z))]`` (Arjovsky et al. 2017, Algorithm 1, line 10; Gulrajani et al. 2017,
-Algorithm 1). The vanilla GAN losses (Goodfellow et al. 2014) are here too, for chapter 05's comparison.
+One generator iteration is ``n_critic`` critic updates, then one generator update (Arjovsky et al. 2017,
+Algorithm 1; Gulrajani et al. 2017, Algorithm 1); the losses are in :mod:`tinywgan.wgan.losses`, the
+Lipschitz tools in :mod:`tinywgan.wgan.lipschitz`.
 """
 from __future__ import annotations
 
@@ -18,45 +13,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from . import backend, checkpoint, optim
-from . import functions as F
-from .autograd import Tensor, grad, no_grad
+from .. import fast
+from ..engine import Tensor, backend, grad, no_grad
+from ..nn import Module
+from ..optim import Adam, RMSprop
+from . import checkpoint
 from .lipschitz import SpectralNorm, clip_weights, gradient_penalty
-from .nn import Module
-
-# ---------------------------------------------------------------------------------------------------------
-# Losses
-
-
-def critic_loss(f_real: Tensor, f_fake: Tensor) -> Tensor:
-    """E[f(fake)] - E[f(real)]: the negated Kantorovich-Rubinstein objective, minimised by the critic."""
-    return F.mean(f_fake) - F.mean(f_real)
-
-
-def generator_loss(f_fake: Tensor) -> Tensor:
-    """-E[f(g(z))]: the generator moves its samples up the critic's slope."""
-    return -F.mean(f_fake)
-
-
-def gan_discriminator_loss(logit_real: Tensor, logit_fake: Tensor) -> Tensor:
-    """-E[log D(x)] - E[log(1 - D(g(z)))] with D = sigmoid(logit), written with the stable log-sigmoid:
-    log D = log_sigmoid(logit), log(1 - D) = log_sigmoid(-logit) (Goodfellow et al. 2014, Eq. 1)."""
-    return -F.mean(F.log_sigmoid(logit_real)) - F.mean(F.log_sigmoid(-logit_fake))
-
-
-def gan_generator_loss(logit_fake: Tensor, saturating: bool = False) -> Tensor:
-    """The vanilla generator loss. ``saturating=True``: E[log(1 - D(g(z)))], the minimax loss whose gradient
-    vanishes when D is confident; default: the non-saturating -E[log D(g(z))] (Goodfellow et al. 2014, §3)."""
-    if saturating:
-        return F.mean(F.log_sigmoid(-logit_fake))
-    return -F.mean(F.log_sigmoid(logit_fake))
-
+from .losses import critic_loss, generator_loss
 
 # ---------------------------------------------------------------------------------------------------------
 # Configuration
 
 LIPSCHITZ = ("clip", "gp", "sn")
-OPTIMIZERS = ("adam", "rmsprop", "sgd")
+OPTIMIZERS = ("adam", "rmsprop")  # Gulrajani et al.'s and Arjovsky et al.'s
 
 
 @dataclass
@@ -74,7 +43,6 @@ class WGANConfig:
     lr: float = 1e-4               # both networks, unless critic_lr is given
     critic_lr: float | None = None
     betas: tuple = (0.5, 0.9)      # Adam
-    momentum: float = 0.0          # SGD
     batch_size: int = 256
     steps: int = 1000              # generator iterations
     noise_dim: int = 2
@@ -172,10 +140,8 @@ def _check_finite(value: float, what: str, module: str, step: int, extra: str = 
 
 def make_optimizer(config: WGANConfig, params, lr: float):
     if config.optimizer == "adam":
-        return optim.Adam(params, lr=lr, betas=config.betas)
-    if config.optimizer == "rmsprop":
-        return optim.RMSprop(params, lr=lr)
-    return optim.SGD(params, lr=lr, momentum=config.momentum)
+        return Adam(params, lr=lr, betas=config.betas)
+    return RMSprop(params, lr=lr)
 
 
 def critic_iterations(config: WGANConfig, step: int) -> int:
@@ -288,6 +254,7 @@ def train(config: WGANConfig, sample_real: Callable, generator: Module, critic: 
     earlier run (``config.checkpoint_every``): training continues from its step, and the returned log is the
     whole run's. ``callback(step, log)`` runs after every generator iteration (chapters take snapshots).
     """
+    fast.prepare_run()  # the speed layer's memory setting, when the layer is on
     trainer = WGANTrainer(config, sample_real, generator, critic)
     log, start = TrainLog(), 0
     if resume is not None:

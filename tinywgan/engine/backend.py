@@ -37,7 +37,7 @@ _MODULE_OF_DEVICE = {"cpu": "numpy", "gpu": "cupy", "strict": "array_api_strict"
 _DEVICE_OF_MODULE = {v: k for k, v in _MODULE_OF_DEVICE.items()}
 
 # type(array) -> namespace; filled on first sight of each array type so the hot path is one dict lookup.
-_NAMESPACE_OF_TYPE: dict[type, Any] = {}
+NAMESPACE_OF_TYPE: dict[type, Any] = {}
 
 
 def canonical_device(device: str) -> str:
@@ -121,12 +121,12 @@ def array_namespace(*arrays):
     between host and device behind the user's back.
     """
     if len(arrays) == 1:  # the common case, one lookup
-        xp = _NAMESPACE_OF_TYPE.get(type(arrays[0]))
+        xp = NAMESPACE_OF_TYPE.get(type(arrays[0]))
         if xp is not None:
             return xp
     found = None
     for a in arrays:
-        xp = _NAMESPACE_OF_TYPE.get(type(a))
+        xp = NAMESPACE_OF_TYPE.get(type(a))
         if xp is None:
             if a is None or isinstance(a, (int, float, bool)):
                 continue
@@ -153,7 +153,7 @@ def _lookup_namespace(a):
         xp = a.__array_namespace__()  # array_api_strict
     else:
         raise TypeError(f"expected an array of numpy, cupy or array_api_strict; got {type(a).__name__}")
-    _NAMESPACE_OF_TYPE[type(a)] = xp
+    NAMESPACE_OF_TYPE[type(a)] = xp
     return xp
 
 
@@ -232,18 +232,18 @@ class Generator:
 
     def normal(self, shape, mean=0.0, std=1.0, dtype="float32"):
         """Samples of N(mean, std**2) with the given shape."""
-        a = self._rng.standard_normal(_shape(shape))
+        a = self._rng.standard_normal(shape_tuple(shape))
         if mean != 0.0 or std != 1.0:
             a = a * std + mean
         return self._out(a, dtype)
 
     def uniform(self, shape, low=0.0, high=1.0, dtype="float32"):
         """Samples of U[low, high) with the given shape."""
-        return self._out(self._rng.uniform(low, high, size=_shape(shape)), dtype)
+        return self._out(self._rng.uniform(low, high, size=shape_tuple(shape)), dtype)
 
     def integers(self, low, high, shape, dtype="int64"):
         """Integers drawn uniformly from [low, high)."""
-        return self._out(self._rng.integers(low, high, size=_shape(shape)), dtype)
+        return self._out(self._rng.integers(low, high, size=shape_tuple(shape)), dtype)
 
     def permutation(self, n: int):
         """A random permutation of ``range(n)`` as an int64 array."""
@@ -257,8 +257,18 @@ class Generator:
         self._rng.bit_generator.state = state["bit_generator"]
 
 
-def _shape(shape) -> tuple:
+def shape_tuple(shape) -> tuple:
+    """``3`` -> ``(3,)``, ``[2, 3]`` -> ``(2, 3)``: a shape as a tuple of Python ints."""
     return (int(shape),) if isinstance(shape, int) else tuple(int(s) for s in shape)
+
+
+def dtype_of(xp, dtype):
+    """``dtype`` (a name such as ``'float32'``, or a dtype of any backend) as a dtype of namespace ``xp``."""
+    if isinstance(dtype, str):
+        return getattr(xp, dtype)
+    if xp.__name__ != "numpy" and not isinstance(dtype, type(xp.float32)):
+        return getattr(xp, dtype_name(getattr(dtype, "name", dtype)))  # numpy dtype -> this backend's
+    return dtype
 
 
 def astype(x, dtype):
@@ -311,41 +321,3 @@ def clip_in_place(x, low: float, high: float):
     if _takes_out(xp):
         return xp.clip(x, low, high, out=x)
     return xp.clip(x, low, high)
-
-
-def keep_freed_memory() -> bool:
-    """Ask glibc's allocator to keep freed memory for reuse instead of returning it to the OS.
-
-    A training step allocates and frees the same ~1 MB temporaries (activations, gradients) every time. By
-    default glibc serves blocks that large with fresh ``mmap`` pages and gives them back on ``free``, so every
-    step pays thousands of page faults (about 8,000 per toy WGAN-GP iteration, measured). Raising the mmap and
-    trim thresholds (``mallopt``; the same as the MALLOC_MMAP_THRESHOLD_ / MALLOC_TRIM_THRESHOLD_ environment
-    variables) keeps those pages in the process, as PyTorch's caching allocator does for its tensors. The
-    cost: the process keeps up to its peak memory. Set TINYWGAN_KEEP_FREED_MEMORY=0 to opt out. Returns True
-    when the setting was applied (Linux with glibc), False elsewhere.
-    """
-    import ctypes
-    import os
-    import sys
-    if os.environ.get("TINYWGAN_KEEP_FREED_MEMORY", "1") == "0" or not sys.platform.startswith("linux"):
-        return False
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        m_trim_threshold, m_mmap_threshold = -1, -3  # from glibc's malloc.h
-        ok = libc.mallopt(m_mmap_threshold, 256 * 1024 * 1024) == 1
-        return libc.mallopt(m_trim_threshold, 1024 * 1024 * 1024) == 1 and ok
-    except (OSError, AttributeError):
-        return False
-
-
-def dense(x):
-    """``x`` itself, or a compact copy when it is a broadcast view (a zero stride on NumPy and CuPy).
-
-    BLAS cannot take zero-stride operands, so NumPy falls back to its own loops for them (about 10x slower);
-    the gradient of a mean is such a view, and it meets a matmul in every Linear layer's backward pass.
-    The array API has no strides: other backends get ``x`` unchanged.
-    """
-    strides = getattr(x, "strides", None)
-    if strides and 0 in strides and x.size > 1:
-        return array_namespace(x).ascontiguousarray(x)
-    return x

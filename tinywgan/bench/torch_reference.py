@@ -25,8 +25,8 @@ import sys
 import time
 import traceback
 
-from tinywgan.threads import THREAD_VARIABLES
-from tinywgan.workloads import VARIANTS, draw_critic_inputs, draw_generator_noise, resolve_setup
+from .threads import THREAD_VARIABLES
+from .workloads import VARIANTS, draw_critic_inputs, draw_generator_noise, resolve_setup
 
 
 def torch_available() -> bool:
@@ -231,7 +231,7 @@ class TorchProcess:
         else:  # stdout carries the answers; the child moves fd 1 to stderr first thing (start-up output breaks it)
             answers, streams = "os.dup(1); os.dup2(2, 1)", dict(stdout=subprocess.PIPE)
         code = (f"import os, sys; answers = {answers}; sys.path.append({package_root!r}); "
-                f"from tinywgan.torch_reference import _serve; _serve({threads!r}, answers)")
+                f"from tinywgan.bench.torch_reference import _serve; _serve({threads!r}, answers)")
         self._process = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, env=env, **streams)
         if os.name == "posix":
             os.close(write_fd)

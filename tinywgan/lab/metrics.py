@@ -9,7 +9,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from tinywgan.backend import to_numpy
+from ..engine.backend import to_numpy
 
 
 class ModeCoverage(NamedTuple):
@@ -71,7 +71,7 @@ def w1_to_data(samples, data, *, seed: int = 0) -> float:
     not 0: it shrinks like n^(-1/2) log n in 2D and n^(-1/d) for d >= 3 (Fournier and Guillin 2015), so
     compare generators at equal n.
     """
-    from tinywgan.ot import emd
+    from ..transport.ot import emd
 
     x = _as_matrix(samples, "samples")
     y = _as_matrix(data, "data")

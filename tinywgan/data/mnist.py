@@ -39,7 +39,7 @@ from typing import Sequence
 
 import numpy as np
 
-from tinywgan.backend import Generator, to_device, to_numpy
+from ..engine.backend import Generator, to_device, to_numpy
 
 MNIST_FILES = {  # split -> (images, labels); each may be stored with or without ".gz"
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),

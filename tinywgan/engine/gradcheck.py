@@ -19,7 +19,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import backend
-from .autograd import Tensor, grad
+from .backprop import grad
+from .tensor import Tensor
 
 
 class GradcheckError(AssertionError):

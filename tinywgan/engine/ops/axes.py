@@ -1,39 +1,20 @@
-"""Differentiable operations along axes: linear algebra, shapes, reductions, indexing and joining.
+"""Ops along axes: linear algebra, shapes, reductions, indexing and joining.
 
-The ops of :mod:`tinywgan.functions` act element by element; each op here moves, combines or selects elements
-along axes, so in general its output's shape is not its input's: matmul and the affine map of a Linear
-layer, transpose and reshape, broadcast_to and its adjoint sum_to (with which the graph walk in autograd.py
-undoes broadcasting), sum, mean, max and norm, indexing, concatenate and stack. :mod:`tinywgan.functions`
-re-exports every name here, so the engine reaches them all as ``F.matmul``, ``F.sum_to``, ...
+The ops of :mod:`tinywgan.engine.ops.elementwise` act element by element; each op here moves, combines or
+selects elements along axes, so in general its output's shape is not its input's: matmul and the affine map
+of a Linear layer, transpose and reshape, broadcast_to and its adjoint sum_to (with which the graph walk
+undoes broadcasting), sum, mean, max and norm, indexing, concatenate and stack.
 
-The conventions are those of :mod:`tinywgan.functions`: ``forward`` works on raw arrays and calls only array
-API standard functions; ``backward`` is written with Tensor ops, so it can be differentiated again; and the
-hottest ops (Linear, MatMul) add a raw-array ``backward`` for walks that record no graph.
+The conventions are the elementwise ops': ``forward`` works on raw arrays and calls only array API standard
+functions; ``backward`` is written with Tensor ops, so it can be differentiated again.
 """
 from __future__ import annotations
 
-import numbers
-
-from . import backend
-from .autograd import Function, Tensor, _as_tensors, _wrap, is_grad_enabled
+from .. import backend
+from ..tensor import Function, Tensor, as_tensors
 
 # ---------------------------------------------------------------------------------------------------------
 # Linear algebra and shapes
-
-
-def _matmul(xp, a, b):
-    """a @ b on arrays. An inner dimension of 1 makes an outer product, done by broadcasting: BLAS runs a
-    k = 1 matmul about 100x under its peak, and the critic's 1-unit output layer meets one in every
-    backward pass. Broadcast views are made compact first (BLAS cannot read zero strides)."""
-    if a.shape[-1] == 1:
-        return a * b
-    return xp.matmul(backend.dense(a), backend.dense(b))
-
-
-def _mT(xp, a):
-    """``a`` with its last two axes swapped: the standard's ``.T`` for a matrix (an attribute, ~1 us less
-    than NumPy's ``matrix_transpose`` function, which the raw backward passes call in every layer)."""
-    return a.T if a.ndim == 2 else xp.matrix_transpose(a)
 
 
 class MatMul(Function):
@@ -42,109 +23,51 @@ class MatMul(Function):
     """
 
     def forward(self, a, b):
-        return _matmul(self.xp, a, b)
+        return self.xp.matmul(a, b)
 
     def backward(self, gy):
         a, b = self.inputs
         need_a, need_b = self.needs_input_grad
-        if not is_grad_enabled():  # the same products on raw arrays
-            xp, g, A, B = self.xp, gy.data, a.data, b.data
-            ga = _wrap(_matmul(xp, g, _mT(xp, B))) if need_a else None
-            if need_b and isinstance(b.creator, Transpose) and b.ndim == 2:  # W's layout, as below
-                gb = _wrap(_mT(xp, _matmul(xp, _mT(xp, g), A)))
-            else:
-                gb = _wrap(_matmul(xp, _mT(xp, A), g)) if need_b else None
-            return ga, gb
         ga = matmul(gy, matrix_transpose(b)) if need_a else None
-        gb = None
-        if need_b:
-            if isinstance(b.creator, Transpose) and b.ndim == 2:
-                # b = W^T (a Linear layer's backward pass, recorded for double backprop): compute the
-                # gradient in W's layout, (gy^T a)^T, so that W's gradients all add up in one memory order
-                # (mixing C and transposed operands makes that addition ~10x slower). Same FLOPs.
-                gb = matrix_transpose(matmul(matrix_transpose(gy), a))
-            else:
-                gb = matmul(matrix_transpose(a), gy)
+        gb = matmul(matrix_transpose(a), gy) if need_b else None
         return ga, gb
-
-
-def slope_mask(z, slope: float):
-    """``phi'(z)`` of ReLU (``slope = 0``) or LeakyReLU (``slope > 0``) as an array of z's dtype: 1 where
-    z > 0, else ``slope``. Written from ``[z > 0]`` (:func:`tinywgan.backend.positive_mask`), many times faster
-    on NumPy than ``where(z > 0, 1, slope)``. The activation is then ``z * mask``, and its derivative the
-    mask itself, a constant: double backprop builds no graph through it."""
-    m = backend.positive_mask(z)
-    if slope:
-        m *= 1 - slope
-        m += slope
-    return m
 
 
 class Linear(Function):
     """y = x @ W + b, the affine map of a Linear layer, as one op (x: (..., in), W: (in, out), b: (out,)).
-    dy/dx = gy @ W^T,  dy/dW = x^T @ gy,  dy/db = gy summed over all axes but the last (the graph walk
-    sums it to b's shape, as for any broadcast operand).
-
-    One op instead of a matmul and an add: the bias is added in place into the product, and the graph
-    has half the nodes. ``slope`` (None: no activation) fuses a ReLU (0) or LeakyReLU (slope > 0) too:
-    ``y = z * m`` with ``z = x @ W + b`` and ``m = phi'(z)`` (:func:`slope_mask`), written into z's own array;
-    the backward first turns gy into ``gz = gy * m`` and goes on as above. Same numbers, operation for
-    operation, as the Linear op followed by the activation op, with one node and one array fewer.
+    dy/dx = gy @ W^T,  dy/dW = x^T @ gy,  dy/db = gy (the graph walk sums it over the batch axes to b's
+    shape, as for any broadcast operand).
     """
 
-    def __init__(self, slope: float | None = None):
-        self.slope = slope
-
     def forward(self, x, W, b=None):
-        y = _matmul(self.xp, x, W)
-        if b is not None:
-            y += b
-        if self.slope is not None:
-            self.mask = slope_mask(y, self.slope)
-            y *= self.mask
-        return y
+        y = self.xp.matmul(x, W)
+        return y if b is None else y + b
 
     def backward(self, gy):
         x, W = self.inputs[0], self.inputs[1]
         need = self.needs_input_grad
-        if not is_grad_enabled():  # the same products on raw arrays
-            xp, g = self.xp, gy.data
-            if self.slope is not None:
-                g = g * self.mask
-                gy = _wrap(g)
-            gx = _wrap(_matmul(xp, g, W.data.T)) if need[0] else None  # W is 2-D: .T is the standard's
-            gW = _wrap(_matmul(xp, _mT(xp, x.data), g)) if need[1] else None
-        else:
-            if self.slope is not None:
-                gy = gy * self.mask  # the mask is a constant: no graph through phi'
-            gx = matmul(gy, matrix_transpose(W)) if need[0] else None
-            gW = matmul(matrix_transpose(x), gy) if need[1] else None
+        gx = matmul(gy, matrix_transpose(W)) if need[0] else None
+        gW = matmul(matrix_transpose(x), gy) if need[1] else None
         return (gx, gW) if len(self.inputs) == 2 else (gx, gW, gy)
 
 
-def linear(x, W, b=None, slope: float | None = None):
-    """x @ W + b (b optional) as one differentiable op; shapes are checked like :func:`matmul`'s. ``slope``
-    fuses an activation into the op: 0 for ReLU, another number for LeakyReLU with that negative slope,
-    None (the default) for none (see :class:`Linear`)."""
-    x, W = _as_tensors((x, W))
+def linear(x, W, b=None):
+    """x @ W + b (b optional) as one differentiable op; shapes are checked like :func:`matmul`'s."""
+    x, W = as_tensors((x, W))
     if W.ndim != 2 or x.ndim < 2 or x.data.shape[-1] != W.data.shape[0]:
         raise ValueError(f"linear: x has shape {x.shape} and W has shape {W.shape}; W must be 2-D with as "
                          f"many rows as x's last axis")
-    if slope is not None:
-        if not isinstance(slope, numbers.Real):
-            raise TypeError(f"linear: slope must be None or a number (0 for ReLU); got {slope!r}")
-        slope = float(slope)  # a NumPy float32 slope would otherwise be an array scalar in the mask's arithmetic
     if b is None:
-        return Linear(slope)(x, W)
-    b, = _as_tensors((b,))
+        return Linear()(x, W)
+    b, = as_tensors((b,))
     if b.shape != (W.shape[1],):
         raise ValueError(f"linear: b has shape {b.shape}; expected ({W.shape[1]},) for W of shape {W.shape}")
-    return Linear(slope)(x, W, b)
+    return Linear()(x, W, b)
 
 
 def matmul(a, b):
     """a @ b for 2-D or batched operands; a mismatch of the inner dimensions is a ValueError with both shapes."""
-    a, b = _as_tensors((a, b))
+    a, b = as_tensors((a, b))
     sa, sb = a.data.shape, b.data.shape
     if len(sa) < 2 or len(sb) < 2:
         raise ValueError(f"matmul needs operands with at least 2 axes; got shapes {a.shape} and {b.shape}")
@@ -172,7 +95,7 @@ class Transpose(Function):
 
 def transpose(x, axes=None):
     """Permute the axes (reverse them when ``axes`` is None)."""
-    x, = _as_tensors((x,))
+    x, = as_tensors((x,))
     axes = tuple(range(x.ndim))[::-1] if axes is None else tuple(a % x.ndim for a in axes)
     if sorted(axes) != list(range(x.ndim)):
         raise ValueError(f"transpose: axes {axes} is not a permutation of the {x.ndim} axes of {x.shape}")
@@ -181,7 +104,7 @@ def transpose(x, axes=None):
 
 def matrix_transpose(x):
     """Swap the last two axes (the ``^T`` of batched matrices)."""
-    x, = _as_tensors((x,))
+    x, = as_tensors((x,))
     if x.data.ndim == 2:
         return Transpose((1, 0))(x)
     axes = list(range(x.ndim))
@@ -203,7 +126,7 @@ class Reshape(Function):
 
 
 def reshape(x, shape):
-    x, = _as_tensors((x,))
+    x, = as_tensors((x,))
     shape = (shape,) if isinstance(shape, int) else tuple(shape)
     if tuple(x.shape) == shape:
         return x
@@ -220,7 +143,7 @@ class BroadcastTo(Function):
         return self.xp.broadcast_to(x, self.shape)
 
     def backward(self, gy):
-        return gy  # autograd._backprop sums it to x's shape (sum_to), as it does for every op
+        return gy  # the graph walk sums it to x's shape (sum_to), as it does for every op
 
 
 class SumTo(Function):
@@ -249,7 +172,7 @@ def sum_to_array(xp, x, shape):
 
 
 def broadcast_to(x, shape):
-    x, = _as_tensors((x,))
+    x, = as_tensors((x,))
     shape = tuple(shape)
     if x.shape == shape:
         return x
@@ -258,7 +181,7 @@ def broadcast_to(x, shape):
 
 def sum_to(x, shape):
     """Sum ``x`` down to ``shape`` (the inverse of broadcasting ``shape`` up to ``x.shape``)."""
-    x, = _as_tensors((x,))
+    x, = as_tensors((x,))
     shape = tuple(shape)
     if x.shape == shape:
         return x
@@ -355,23 +278,23 @@ class Norm(Function):
 
 
 def sum(x, axis=None, keepdims: bool = False):
-    x, = _as_tensors((x,))
+    x, = as_tensors((x,))
     return Sum(_normalize_axes(axis, x.ndim), keepdims)(x)
 
 
 def mean(x, axis=None, keepdims: bool = False):
-    x, = _as_tensors((x,))
+    x, = as_tensors((x,))
     return Mean(_normalize_axes(axis, x.ndim), keepdims)(x)
 
 
 def max(x, axis=None, keepdims: bool = False):
-    x, = _as_tensors((x,))
+    x, = as_tensors((x,))
     return Max(_normalize_axes(axis, x.ndim), keepdims)(x)
 
 
 def norm(x, axis=None, keepdims: bool = False, eps: float = 1e-12):
     """Euclidean norm over ``axis`` (all axes when None), smoothed by ``eps`` at zero; see :class:`Norm`."""
-    x, = _as_tensors((x,))
+    x, = as_tensors((x,))
     if eps < 0:
         raise ValueError(f"norm: eps must be >= 0; got {eps}")
     return Norm(_normalize_axes(axis, x.ndim), keepdims, eps)(x)
@@ -430,7 +353,7 @@ def getitem(x, index):
     """``x[index]``: basic indexing (ints, slices, None, ...) or a 1-D integer array selecting along axis 0
     (negative values count from the end, as in NumPy; values outside ``[-n, n)`` are an ``IndexError`` on
     every backend)."""
-    x, = _as_tensors((x,))
+    x, = as_tensors((x,))
     if isinstance(index, Tensor):
         index = index.data
     if isinstance(index, list):
@@ -498,7 +421,7 @@ class Stack(Function):
 
 
 def concatenate(xs, axis: int = 0):
-    xs = _as_tensors(tuple(xs))
+    xs = as_tensors(tuple(xs))
     if not xs:
         raise ValueError("concatenate: needs at least one tensor")
     axis = _normalize_axes(axis, xs[0].ndim)[0]
@@ -512,7 +435,7 @@ def concatenate(xs, axis: int = 0):
 
 
 def stack(xs, axis: int = 0):
-    xs = _as_tensors(tuple(xs))
+    xs = as_tensors(tuple(xs))
     if not xs:
         raise ValueError("stack: needs at least one tensor")
     for i, x in enumerate(xs):

@@ -34,10 +34,10 @@ from pathlib import Path
 
 import numpy as np  # checkpoints live on the host: NumPy is the file format, whatever the device
 
-from . import backend
-from .autograd import Tensor
-from .nn import Module
-from .optim import Optimizer
+from ..engine import backend
+from ..engine import Tensor
+from ..nn import Module
+from ..optim import Optimizer
 
 MARKER = "__tinywgan__"
 FORMAT = "tinywgan-checkpoint"
@@ -146,7 +146,7 @@ def _json_value(value, item: str):
 
 
 def _version() -> str:
-    from . import __version__
+    from tinywgan import __version__
     return __version__
 
 

@@ -34,13 +34,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .autograd import Tensor, no_grad
-from .backend import Generator, to_device, to_numpy
-from .data import TOY_DATASETS, ToyData
-from .lipschitz import SpectralNorm, critic_gradient_norms, interpolate, spectral_norm
+from ..engine import Tensor, no_grad
+from ..engine.backend import Generator, to_device, to_numpy
+from ..data import TOY_DATASETS, ToyData
+from ..wgan.lipschitz import SpectralNorm, critic_gradient_norms, interpolate, spectral_norm
 from .metrics import mode_coverage, w1_to_data
-from .nn import MLP, Linear, Module
-from .wgan import TrainLog, WGANConfig, train
+from ..nn import MLP, Linear, Module
+from ..wgan.trainer import TrainLog, WGANConfig, train
 
 GRID_LIMIT = 2.2  # every toy set lies inside [-2, 2]^2 (8 gaussians: radius 1.41; swiss roll: 1.9)
 

@@ -1,0 +1,41 @@
+"""The differentiable ops, and Tensor's operators built from them.
+
+:mod:`.elementwise` holds the ops that act element by element (arithmetic, exp, tanh, the activations);
+:mod:`.axes` those that work along axes (matmul, Linear, reshapes, reductions, indexing). This module gathers
+both (the rest of the package calls them ``F.matmul``, ``F.relu``, ...) and then gives :class:`Tensor` its
+operators and op methods: Tensor is defined before the ops that are built on it, so they are installed here,
+once the ops exist (DeZero's ``setup_variable()`` does the same).
+"""
+from ..tensor import Tensor
+from .axes import (BroadcastTo, Concatenate, GetItem, GetItemGrad, Linear, MatMul, Max, Mean, Norm, Reshape,
+                   Stack, Sum, SumTo, Transpose, broadcast_to, concatenate, getitem, linear, matmul,
+                   matrix_transpose, max, mean, norm, reshape, stack, sum, sum_to, sum_to_array, transpose)
+from .elementwise import (Abs, Add, Clip, Div, Exp, LeakyReLU, Log, LogSigmoid, Maximum, Minimum, Mul, Neg,
+                          Pow, ReLU, Sigmoid, Softplus, Sqrt, Sub, Tanh, Where, abs, add, clip, div, exp,
+                          leaky_relu, log, log_sigmoid, maximum, minimum, mul, neg, pow, relu, sigmoid,
+                          slope_mask, softplus, sqrt, sub, tanh, where)
+
+Tensor.__add__ = add
+Tensor.__radd__ = lambda self, other: add(other, self)
+Tensor.__sub__ = sub
+Tensor.__rsub__ = lambda self, other: sub(other, self)
+Tensor.__mul__ = mul
+Tensor.__rmul__ = lambda self, other: mul(other, self)
+Tensor.__truediv__ = div
+Tensor.__rtruediv__ = lambda self, other: div(other, self)
+Tensor.__neg__ = neg
+Tensor.__pow__ = pow
+Tensor.__matmul__ = matmul
+Tensor.__rmatmul__ = lambda self, other: matmul(other, self)
+Tensor.__getitem__ = getitem
+Tensor.T = property(transpose, doc="The transpose (all axes reversed).")
+Tensor.sum = sum
+Tensor.mean = mean
+Tensor.max = max
+Tensor.reshape = lambda self, *shape: reshape(self, shape[0] if len(shape) == 1 else shape)
+Tensor.transpose = lambda self, *axes: transpose(self, axes or None)
+Tensor.exp = exp
+Tensor.log = log
+Tensor.tanh = tanh
+Tensor.sqrt = sqrt
+Tensor.abs = abs

@@ -1,0 +1,317 @@
+"""Tensor and Function: the two classes reverse-mode differentiation is made of.
+
+A :class:`Tensor` wraps an array of the backend (``.data``) and remembers the :class:`Function` that made it
+(``.creator``). A Function's ``forward`` works on raw arrays; its ``backward`` is written with Tensor ops, so
+when the caller asks for ``create_graph=True`` the backward pass records a graph of its own that can be
+differentiated again. That is all double backprop needs, and the WGAN-GP critic needs exactly that: the
+penalty ``(||grad_x f(x_hat)|| - 1)^2`` (Gulrajani et al. 2017, Eq. 3) is a function of a gradient, and the
+critic's weights must receive its gradient.
+
+Reading order: this file (grad mode, Tensor, Function, creating tensors), then :mod:`tinywgan.engine.ops`
+(the ops, which also give Tensor its operators ``+ - * / @ **`` and methods), then
+:mod:`tinywgan.engine.backprop` (the graph walk: ``backward()`` and ``grad()``). Each file imports only the
+ones before it, as DeZero does (its ``setup_variable()``): the ops are built on Tensor, so Tensor's
+operators are installed once the ops exist.
+"""
+from __future__ import annotations
+
+import contextlib
+import weakref
+
+from . import backend
+
+# ---------------------------------------------------------------------------------------------------------
+# Grad mode: whether operations record the graph.
+
+_grad_enabled = True
+
+
+@contextlib.contextmanager
+def set_grad_enabled(mode: bool):
+    """Context manager: record the graph (``True``) or not (``False``) inside it."""
+    global _grad_enabled
+    previous, _grad_enabled = _grad_enabled, mode
+    try:
+        yield
+    finally:
+        _grad_enabled = previous
+
+
+def no_grad():
+    """Context manager: operations inside record no graph (evaluation, optimizer steps, sampling)."""
+    return set_grad_enabled(False)
+
+
+def enable_grad():
+    """Context manager: record the graph again, also inside :func:`no_grad`."""
+    return set_grad_enabled(True)
+
+
+def is_grad_enabled() -> bool:
+    return _grad_enabled
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Tensor
+
+
+class Tensor:
+    """An array of the backend plus what reverse-mode differentiation needs.
+
+    ``data``           the array (NumPy, CuPy or array_api_strict)
+    ``grad``           a Tensor filled by ``backward()`` on leaves that require grad, else ``None``
+    ``requires_grad``  whether gradients flow to (and through) this tensor
+    ``creator``        the Function whose output this is (``None`` for leaves and constants)
+    ``generation``     0 for leaves; ``creator.generation + 1`` otherwise (orders the graph walk)
+
+    The operators (``+ - * / @ ** []``), the methods that are ops (``sum``, ``mean``, ``reshape``, ``T``...)
+    and ``backward()`` are installed by :mod:`tinywgan.engine.ops` and :mod:`tinywgan.engine.backprop`.
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "creator", "generation", "name", "__weakref__")
+    __array_ufunc__ = None  # `ndarray * Tensor` defers to Tensor.__rmul__ instead of looping elementwise
+    __hash__ = object.__hash__  # == returns arrays (comparisons are plain arrays), so keep identity hashing
+
+    def __init__(self, data, requires_grad: bool = False, name: str | None = None):
+        if isinstance(data, Tensor):
+            raise TypeError("Tensor(data): data is already a Tensor; use .detach() or the tensor itself")
+        if type(data) not in backend.NAMESPACE_OF_TYPE:
+            try:
+                backend.array_namespace(data)  # an array of a backend not seen yet: remember its type
+            except TypeError:
+                data = as_array(data)  # numbers and lists
+        if requires_grad:
+            _check_floating(data)
+        self.data = data
+        self.grad = None
+        self.requires_grad = requires_grad
+        self.creator = None
+        self.generation = 0
+        self.name = name
+
+    # -- what the tensor is -----------------------------------------------------------------------------
+    @property
+    def shape(self) -> tuple:
+        return tuple(self.data.shape)
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        n = 1
+        for s in self.data.shape:
+            n *= s
+        return n
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def device(self) -> str:
+        return backend.device_of(self.data)
+
+    @property
+    def xp(self):
+        """The array namespace of ``data``."""
+        return backend.array_namespace(self.data)
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.creator is None
+
+    def __len__(self) -> int:
+        return self.data.shape[0]
+
+    def __repr__(self) -> str:
+        body = repr(backend.to_numpy(self.data)).replace("array(", "tensor(", 1)
+        extra = [f"device='{self.device}'"] if self.device != "cpu" else []
+        if self.creator is not None:
+            extra.append(f"creator={type(self.creator).__name__}")
+        elif self.requires_grad:
+            extra.append("requires_grad=True")
+        return body[:-1] + (", " + ", ".join(extra) if extra else "") + ")"
+
+    # -- leaving the graph, changing place --------------------------------------------------------------
+    def detach(self) -> "Tensor":
+        """The same array as a constant: no creator, no gradient."""
+        return Tensor(self.data)
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        """Mark a leaf as a variable to differentiate with respect to (in place); returns ``self``."""
+        if self.creator is not None and not requires_grad:
+            raise ValueError("requires_grad_(False) on a non-leaf tensor; use .detach()")
+        if requires_grad:
+            _check_floating(self.data)
+        self.requires_grad = requires_grad
+        return self
+
+    def numpy(self):
+        """The values as a NumPy array on the host (a copy when the tensor lives on a GPU)."""
+        return backend.to_numpy(self.data)
+
+    def item(self) -> float:
+        """The value of a one-element tensor as a Python number."""
+        if self.size != 1:
+            raise ValueError(f"item() needs a tensor with one element; got shape {self.shape}")
+        return backend.to_numpy(self.data).reshape(()).item()
+
+    def tolist(self):
+        return backend.to_numpy(self.data).tolist()
+
+    def to(self, device: str) -> "Tensor":
+        """This tensor's values on ``device`` ('cpu', 'gpu', 'strict') as a new leaf."""
+        if backend.canonical_device(device) == self.device:
+            return self
+        return Tensor(backend.to_device(self.data, device), requires_grad=self.requires_grad)
+
+    # Comparisons answer with plain (boolean) arrays: they are not differentiable.
+    def __lt__(self, other): return self.data < data_of(other)
+    def __le__(self, other): return self.data <= data_of(other)
+    def __gt__(self, other): return self.data > data_of(other)
+    def __ge__(self, other): return self.data >= data_of(other)
+    def __eq__(self, other): return self.data == data_of(other)
+    def __ne__(self, other): return self.data != data_of(other)
+
+
+def data_of(x):
+    """The array inside a Tensor; anything else as it is."""
+    return x.data if isinstance(x, Tensor) else x
+
+
+def _check_floating(data) -> None:
+    xp = backend.array_namespace(data)
+    if not xp.isdtype(data.dtype, "real floating"):
+        raise TypeError(f"requires_grad=True needs a floating-point array; got dtype {data.dtype}")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Function
+
+
+class Function:
+    """One differentiable operation with one output.
+
+    Subclasses implement ``forward(*arrays) -> array`` (raw arrays of the namespace ``self.xp``) and
+    ``backward(gy) -> Tensor or tuple of Tensors`` (one per input, written with Tensor ops so that it can
+    itself be differentiated). ``backward`` may return ``None`` for an input whose gradient it was told is
+    not needed: ``self.needs_input_grad[i]`` is False (the graph walk sets it before each call, so
+    ``grad(y, x)`` never pays for the weights' gradients).
+    """
+
+    xp = None
+    inputs: tuple = ()
+    generation = 0
+    needs_input_grad: tuple = ()
+
+    def __call__(self, *inputs) -> Tensor:
+        inputs = as_tensors(inputs)
+        self.xp = backend.array_namespace(*[x.data for x in inputs])
+        out = Tensor(self.forward(*[x.data for x in inputs]))
+        if _grad_enabled and any(x.requires_grad for x in inputs):  # record the graph
+            self.inputs = inputs
+            self.needs_input_grad = tuple(x.requires_grad for x in inputs)
+            self.generation = max(x.generation for x in inputs)
+            out.requires_grad = True
+            out.creator = self
+            out.generation = self.generation + 1
+            # A weak reference: the output owns its creator, not the other way round (no cycle to collect).
+            self._output = weakref.ref(out)
+        return out
+
+    @property
+    def outputs(self) -> tuple:
+        """``(y,)``: the output Tensor, for backward passes written in terms of y (tanh, exp, sigmoid)."""
+        return (self._output(),)
+
+    def forward(self, *xs):
+        raise NotImplementedError
+
+    def backward(self, gy):
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} generation={self.generation}>"
+
+
+def as_tensors(inputs) -> tuple:
+    """Wrap arrays and Python numbers as constant tensors; numbers take the dtype of the tensor operands."""
+    ref = next((x for x in inputs if isinstance(x, Tensor)), None)
+    out = []
+    for x in inputs:
+        if isinstance(x, Tensor):
+            out.append(x)
+        elif isinstance(x, (int, float, bool)):
+            if ref is None:
+                raise TypeError("an operation needs at least one Tensor or array operand")
+            out.append(Tensor(ref.xp.asarray(x, dtype=ref.data.dtype)))
+        else:
+            backend.array_namespace(x)  # raises a TypeError naming what x is, when it is no array
+            out.append(Tensor(x))
+    return tuple(out)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Creating tensors
+
+
+def as_array(data, dtype=None, device: str = "cpu"):
+    """Python numbers, lists and arrays of any backend -> an array on ``device``.
+
+    Python floats default to float32, the training dtype (as in PyTorch); arrays keep their dtype.
+    """
+    xp = backend.namespace(device)
+    if type(data) in backend.NAMESPACE_OF_TYPE or hasattr(data, "__array_namespace__") \
+            or type(data).__module__ == "numpy":
+        data = backend.to_device(data, device)
+        return data if dtype is None else xp.asarray(data, dtype=backend.dtype_of(xp, dtype))
+    import numpy as np
+    host = np.asarray(data)
+    if dtype is None and host.dtype == np.float64:
+        dtype = "float32"
+    if dtype is None and host.dtype.kind not in "fiub":
+        raise TypeError(f"cannot make a tensor from {type(data).__name__} (dtype {host.dtype})")
+    arr = xp.asarray(host)
+    return arr if dtype is None else xp.asarray(arr, dtype=backend.dtype_of(xp, dtype))
+
+
+def tensor(data, dtype=None, device: str | None = None, requires_grad: bool = False) -> Tensor:
+    """A leaf tensor from Python numbers, lists or arrays. Python floats become float32 (as in PyTorch);
+    arrays keep their dtype unless ``dtype`` is given, and their device unless ``device`` is given
+    (numbers and lists go to the CPU)."""
+    data = data_of(data)
+    if device is None:
+        try:
+            device = backend.device_of(data)
+        except TypeError:
+            device = "cpu"
+    return Tensor(as_array(data, dtype, device), requires_grad=requires_grad)
+
+
+def zeros(shape, dtype="float32", device: str = "cpu", requires_grad: bool = False) -> Tensor:
+    xp = backend.namespace(device)
+    return Tensor(xp.zeros(backend.shape_tuple(shape), dtype=backend.dtype_of(xp, dtype)),
+                  requires_grad=requires_grad)
+
+
+def ones(shape, dtype="float32", device: str = "cpu", requires_grad: bool = False) -> Tensor:
+    xp = backend.namespace(device)
+    return Tensor(xp.ones(backend.shape_tuple(shape), dtype=backend.dtype_of(xp, dtype)),
+                  requires_grad=requires_grad)
+
+
+def randn(shape, rng: backend.Generator | None = None, dtype="float32", device: str | None = None,
+          requires_grad: bool = False) -> Tensor:
+    """Samples of N(0, 1). Pass ``rng`` (a :class:`tinywgan.engine.backend.Generator`) for reproducible
+    numbers; without it the draw is seeded from the operating system."""
+    rng = rng if rng is not None else backend.Generator(None, device or "cpu")
+    return Tensor(rng.normal(shape, dtype=dtype), requires_grad=requires_grad)
+
+
+def rand(shape, rng: backend.Generator | None = None, dtype="float32", device: str | None = None,
+         requires_grad: bool = False) -> Tensor:
+    """Samples of U[0, 1)."""
+    rng = rng if rng is not None else backend.Generator(None, device or "cpu")
+    return Tensor(rng.uniform(shape, dtype=dtype), requires_grad=requires_grad)

@@ -1,0 +1,40 @@
+"""The WGAN losses and, for comparison, the vanilla GAN's.
+
+The critic f_w approximates the Kantorovich-Rubinstein dual (Arjovsky et al. 2017, Eq. 3)
+
+    W(P_r, P_theta) = max_{||f||_L <= 1}  E_{x~P_r}[f(x)] - E_{z~p(z)}[f(g_theta(z))],
+
+so the critic *minimises* ``critic_loss = E[f(fake)] - E[f(real)]`` and ``-critic_loss`` is the running
+estimate of W (up to the Lipschitz constant K when the weights are clipped). The generator minimises
+``generator_loss = -E[f(g_theta(z))]`` (Arjovsky et al. 2017, Algorithm 1, line 10; Gulrajani et al. 2017,
+Algorithm 1). The vanilla GAN losses (Goodfellow et al. 2014) are here too, for chapter 05's comparison.
+"""
+from __future__ import annotations
+
+from ..engine import ops as F
+from ..engine.tensor import Tensor
+
+
+
+def critic_loss(f_real: Tensor, f_fake: Tensor) -> Tensor:
+    """E[f(fake)] - E[f(real)]: the negated Kantorovich-Rubinstein objective, minimised by the critic."""
+    return F.mean(f_fake) - F.mean(f_real)
+
+
+def generator_loss(f_fake: Tensor) -> Tensor:
+    """-E[f(g(z))]: the generator moves its samples up the critic's slope."""
+    return -F.mean(f_fake)
+
+
+def gan_discriminator_loss(logit_real: Tensor, logit_fake: Tensor) -> Tensor:
+    """-E[log D(x)] - E[log(1 - D(g(z)))] with D = sigmoid(logit), written with the stable log-sigmoid:
+    log D = log_sigmoid(logit), log(1 - D) = log_sigmoid(-logit) (Goodfellow et al. 2014, Eq. 1)."""
+    return -F.mean(F.log_sigmoid(logit_real)) - F.mean(F.log_sigmoid(-logit_fake))
+
+
+def gan_generator_loss(logit_fake: Tensor, saturating: bool = False) -> Tensor:
+    """The vanilla generator loss. ``saturating=True``: E[log(1 - D(g(z)))], the minimax loss whose gradient
+    vanishes when D is confident; default: the non-saturating -E[log D(g(z))] (Goodfellow et al. 2014, §3)."""
+    if saturating:
+        return F.mean(F.log_sigmoid(-logit_fake))
+    return -F.mean(F.log_sigmoid(logit_fake))
