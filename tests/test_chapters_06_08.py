@@ -139,6 +139,21 @@ def test_make_networks_shapes_and_spectral_wrapping():
         np.testing.assert_array_equal(p.numpy(), q.numpy())
 
 
+def test_measuring_a_spectrally_normalised_critic_leaves_its_power_iteration_alone():
+    from tinywgan.engine.backend import Generator
+    _, critic = ex.make_networks(8, 2, seed=1, spectral=True)
+    u = [layer.u.copy() for layer in ex.linear_layers(critic)]
+    real = Generator(0).normal((16, 2))
+    ex.input_gradient_norms(critic, real, real + 1, Generator(1))  # records a graph, in training mode
+    ex.spectral_norms(critic)
+    for layer, u0 in zip(ex.linear_layers(critic), u):
+        np.testing.assert_array_equal(layer.u, u0)
+    assert all(m.training for m in critic.modules())  # back in the mode it was in
+    critic.eval()
+    ex.input_gradient_norms(critic, real, real + 1, Generator(1))
+    assert not any(m.training for m in critic.modules())
+
+
 def test_run_toy_is_deterministic_and_swiss_roll_has_no_modes():
     scale = ex.Scale(width=8, depth=1, steps=6, n_evals=2, n_eval=64, n_final=64, grid_size=8)
     data = toy_dataset("swissroll")

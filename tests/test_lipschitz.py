@@ -141,18 +141,40 @@ def test_spectral_norm_converges_to_the_largest_singular_value(device):
     assert normalized <= 1 + 1e-3
 
 
-def test_spectral_norm_u_is_state_and_advances_only_while_training():
+def test_spectral_norm_u_is_state_and_advances_only_in_training_mode():
     critic = spectral_norm(nn.MLP([4, 6, 1], rng=tw.Generator(0), dtype="float64"))
     names = list(critic.state_dict())
     assert names == ["0.linear.weight", "0.linear.bias", "2.linear.weight", "2.linear.bias", "0.u", "2.u"]
     sn = critic[0]
-    u_before = np.array(sn.u)
-    x = np.random.default_rng(0).standard_normal((3, 4))
+    x = tw.tensor(np.random.default_rng(0).standard_normal((3, 4)))
+    u0 = np.array(sn.u)
+    assert sn.training
     with tw.no_grad():
-        sn(tw.tensor(x))
-    np.testing.assert_array_equal(sn.u, u_before)  # no update without a graph
-    sn(tw.tensor(x))
-    assert not np.array_equal(sn.u, u_before)  # one power-iteration step while training
+        y_train = critic(x).numpy()
+    u1 = np.array(sn.u)
+    assert not np.array_equal(u1, u0)  # training mode: one power-iteration step, grad mode or not
+    assert critic.eval() is critic and not sn.training
+    y_eval = critic(x).numpy()  # grad mode on: still no step in eval mode
+    np.testing.assert_array_equal(sn.u, u1)
+    assert not np.array_equal(y_eval, y_train)  # eval iterates from the stored u (u1) too, without keeping it
+    np.testing.assert_array_equal(critic(x).numpy(), y_eval)
+    critic.train()
+    np.testing.assert_array_equal(critic(x).numpy(), y_eval)  # the step eval computed is the one train takes
+    assert not np.array_equal(sn.u, u1)
+
+
+def test_spectral_norm_mode_leaves_the_state_dict_and_checkpoints_alone(tmp_path):
+    from tinywgan.wgan import checkpoint
+    critic = spectral_norm(nn.MLP([4, 6, 1], rng=tw.Generator(0), dtype="float64"))
+    trained = {k: v.copy() for k, v in critic.state_dict().items()}
+    critic.eval()
+    assert {k: v.tolist() for k, v in critic.state_dict().items()} == {k: v.tolist() for k, v in trained.items()}
+    checkpoint.save(tmp_path / "c.npz", critic=critic)
+    fresh = spectral_norm(nn.MLP([4, 6, 1], rng=tw.Generator(1), dtype="float64"))
+    checkpoint.load(tmp_path / "c.npz").restore(critic=fresh)
+    assert fresh.training  # the mode is the caller's choice, not saved state
+    for k, v in fresh.state_dict().items():
+        np.testing.assert_array_equal(v, trained[k])
 
 
 def test_spectral_norm_layer_gradient_treats_u_and_v_as_constants():

@@ -108,6 +108,25 @@ def test_zero_grad():
     assert all(p.grad is None for p in a.parameters())
 
 
+def test_train_and_eval_set_the_mode_of_every_submodule_and_return_self():
+    class Bare(nn.Module):  # no __init__ of its own, no super().__init__()
+        def __init__(self):
+            self.inner = nn.Linear(2, 2)
+
+    mlp = nn.MLP([2, 3, 1])
+    model = nn.Sequential(mlp, Bare())
+    assert all(m.training for m in model.modules()) and Bare().training
+    assert model.eval() is model
+    assert not any(m.training for m in model.modules())
+    assert model.train() is model and all(m.training for m in model.modules())
+    assert model.train(False) is model and not any(m.training for m in model.modules())
+    mlp.train()  # a sub-network alone
+    assert all(m.training for m in mlp.modules()) and not model.training and not model[1].inner.training
+    assert [n for n, _ in model.named_parameters()] == ["0.0.weight", "0.0.bias", "0.2.weight", "0.2.bias",
+                                                        "1.inner.weight", "1.inner.bias"]
+    assert "training" not in repr(model) and list(model.state_dict()) == [n for n, _ in model.named_parameters()]
+
+
 def test_bad_layer_arguments():
     with pytest.raises(ValueError, match="init must be one of"):
         nn.Linear(2, 3, init="xavier")

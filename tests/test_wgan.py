@@ -75,6 +75,21 @@ def test_training_is_deterministic(lipschitz):
         assert all(v > 0 for v in log1.penalty)
 
 
+def test_training_puts_the_networks_in_training_mode():
+    """A critic left in eval() mode (after measuring it) trains as a fresh one: its power iteration advances."""
+    def run(mode):
+        g, c = _nets()
+        spectral_norm(c, rng=tw.Generator(1))
+        c.train(mode)
+        g.train(mode)
+        config = WGANConfig(lipschitz="sn", steps=2, batch_size=32, progress=False, seed=3)
+        return train(config, TOY.sample, g, c), c
+    (log1, c1), (log2, c2) = run(True), run(False)
+    assert _rows(log1) == _rows(log2) and c2.training and c2[0].training
+    for k, v in c1.state_dict().items():
+        np.testing.assert_array_equal(v, c2.state_dict()[k])
+
+
 def test_resume_continues_like_the_uninterrupted_run(tmp_path):
     path = tmp_path / "run.npz"
     g, c = _nets()

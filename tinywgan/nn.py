@@ -32,7 +32,13 @@ class Parameter(Tensor):
 
 
 class Module:
-    """Base class of layers and networks: ``module(x)`` calls ``forward(x)``."""
+    """Base class of layers and networks: ``module(x)`` calls ``forward(x)``.
+
+    ``training`` is True until :meth:`eval` (as in PyTorch). A class attribute, so a subclass need not call
+    ``super().__init__()``; :meth:`train` and :meth:`eval` set it on each instance.
+    """
+
+    training = True
 
     def __call__(self, *args, **kwargs):
         return self.forward(*args, **kwargs)
@@ -70,6 +76,18 @@ class Module:
 
     def parameters(self) -> list[Parameter]:
         return [p for _, p in self.named_parameters()]
+
+    def train(self, mode: bool = True) -> "Module":
+        """Set ``training = mode`` on this module and every module inside it; returns self. Only
+        :class:`tinywgan.wgan.SpectralNorm` reads it: its power iteration advances while training, so
+        measuring a critic in ``eval()`` mode leaves the next training step as it would have been."""
+        for m in self.modules():
+            m.training = bool(mode)
+        return self
+
+    def eval(self) -> "Module":
+        """``train(False)``: evaluation mode for this module and every module inside it; returns self."""
+        return self.train(False)
 
     def zero_grad(self) -> None:
         """Forget the gradients accumulated by ``backward()`` (set ``.grad`` to None)."""

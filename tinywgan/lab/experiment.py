@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -236,7 +237,7 @@ def run_toy(label: str, config: WGANConfig, data: ToyData, scale: Scale,
 
     def snapshot(step: int) -> None:
         samples = generated()
-        with no_grad():  # under no_grad spectral norm uses its u without advancing it
+        with no_grad(), evaluating(critic):
             values = critic(grid).numpy().reshape(grid_size, grid_size)
         run.snapshots.append(Snapshot(step, samples, values, *coverage(samples)))
 
@@ -276,18 +277,25 @@ def run_toy(label: str, config: WGANConfig, data: ToyData, scale: Scale,
     return run
 
 
+@contextmanager
+def evaluating(module: Module):
+    """``module`` in ``eval()`` mode for the block, then back in the mode it was in: measuring a spectrally
+    normalised critic must not advance its power iteration, or the next training step would differ."""
+    was_training = module.training
+    module.eval()
+    try:
+        yield module
+    finally:
+        module.train(was_training)
+
+
 def input_gradient_norms(critic: Module, real, fake, rng: Generator) -> np.ndarray:
     """||grad_x f(x_hat)|| at random interpolates x_hat between real and fake samples, the points where
-    Gulrajani et al. 2017 (Eq. 3) apply their penalty; a 1-Lipschitz critic has all of them <= 1.
-    Measuring records a graph, which would advance spectral norm's power iteration: its u is put back."""
+    Gulrajani et al. 2017 (Eq. 3) apply their penalty; a 1-Lipschitz critic has all of them <= 1."""
     n = min(real.shape[0], fake.shape[0])
-    saved = [(m, m.u) for m in critic.modules() if isinstance(m, SpectralNorm)]
-    try:
+    with evaluating(critic):
         x_hat = interpolate(real[:n, ...], fake[:n, ...], rng)
         return critic_gradient_norms(critic, x_hat).numpy()
-    finally:
-        for m, u in saved:
-            m.u = u
 
 
 def linear_layers(critic: Module) -> list:
@@ -298,7 +306,7 @@ def linear_layers(critic: Module) -> list:
 def effective_weights(layer) -> np.ndarray:
     """The matrix a layer multiplies by: W, or W / sigma(W) under spectral normalization."""
     if isinstance(layer, SpectralNorm):
-        with no_grad():
+        with no_grad(), evaluating(layer):
             return layer.normalized_weight().numpy()
     return layer.weight.numpy()
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from ..engine import backend
 from ..engine import ops as F
-from ..engine import Tensor, grad, is_grad_enabled
+from ..engine import Tensor, grad
 from ..nn import Linear, Module, Sequential
 
 
@@ -98,8 +98,9 @@ class SpectralNorm(Module):
     sigma is estimated by power iteration with a vector u kept across calls (Miyato et al., Algorithm 1):
     ``v = W^T u / ||W^T u||``, ``u = W v / ||W v||``, ``sigma = u^T W v``. With W of shape (in, out), u lives in
     R^in and v in R^out. One iteration per forward pass suffices because W changes slowly between steps.
-    u and v are constants of the graph: sigma is differentiated through W only. u advances only while
-    the graph is recorded (training); under ``no_grad()`` the current u is used as it is.
+    u and v are constants of the graph: sigma is differentiated through W only. Each forward pass iterates
+    from the stored u; the result is kept as the next u only in training mode (``module.train()``, the
+    default), whatever the grad mode, so a critic measured in ``eval()`` mode trains on as if unmeasured.
     """
 
     def __init__(self, linear: Linear, n_power_iterations: int = 1, rng: backend.Generator | None = None,
@@ -142,7 +143,7 @@ class SpectralNorm(Module):
     def normalized_weight(self) -> Tensor:
         W = self.linear.weight
         u, v = self._power_iteration(W.data, self.u, self.n_power_iterations)
-        if is_grad_enabled():
+        if self.training:
             self.u = u
         return W / self._estimate(W, u, v)
 

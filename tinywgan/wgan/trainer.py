@@ -167,7 +167,8 @@ class WGANTrainer:
             raise ValueError("WGANConfig.lipschitz is 'sn' but the critic has no SpectralNorm layer: wrap it "
                              "with tinywgan.lipschitz.spectral_norm(critic)")
         self.config, self.sample_real = config, sample_real
-        self.generator, self.critic = generator, critic
+        # Training mode: a spectrally normalised critic advances its power iteration at every forward pass.
+        self.generator, self.critic = generator.train(), critic.train()
         self.rng = backend.Generator(config.seed, config.device)
         self.critic_params, self.generator_params = critic.parameters(), generator.parameters()
         self.opt_critic = make_optimizer(config, self.critic_params, config.critic_lr or config.lr)
