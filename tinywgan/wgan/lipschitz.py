@@ -74,20 +74,16 @@ def critic_gradient_norms(critic: Module, x: Tensor, create_graph: bool = False)
 
 
 def gradient_penalty(critic: Module, real, fake, rng: backend.Generator | None, weight: float = 10.0,
-                     center: float = 1.0, one_sided: bool = False, alpha=None) -> Tensor:
-    """``weight * mean_i (||grad_x f(x_hat_i)|| - center)^2`` at random interpolates (Gulrajani et al. 2017,
-    Eq. 3: weight = lambda = 10, center = 1).
+                     alpha=None) -> Tensor:
+    """``weight * mean_i (||grad_x f(x_hat_i)|| - 1)^2`` at random interpolates (Gulrajani et al. 2017,
+    Eq. 3: weight = lambda = 10).
 
-    ``one_sided=True`` penalises only norms above ``center``: ``mean(max(0, ||grad|| - center)^2)`` (the
-    variant of Gulrajani et al., Appendix, and Petzka et al. 2018). The gradient is computed with
-    ``create_graph=True``, so ``penalty.backward()`` reaches the critic's weights through it. ``alpha``: see
-    :func:`interpolate`.
+    The gradient is computed with ``create_graph=True``, so ``penalty.backward()`` reaches the critic's
+    weights through it. ``alpha``: see :func:`interpolate`.
     """
     x_hat = interpolate(real, fake, rng, alpha)
     norms = critic_gradient_norms(critic, x_hat, create_graph=True)
-    gap = norms - center
-    if one_sided:
-        gap = F.relu(gap)
+    gap = norms - 1.0
     return weight * (gap * gap).mean()
 
 
