@@ -86,6 +86,42 @@ def test_alpha_is_one_value_per_sample():
     np.testing.assert_allclose(alpha_shape, alpha_shape[:, :1, :1, :1] * np.ones_like(images))
 
 
+def test_rng_may_be_none_a_seed_a_numpy_or_a_tinywgan_generator(device):
+    real = backend.to_device(np.ones((6, 3)), device)
+    fake = backend.to_device(np.zeros((6, 3)), device)
+
+    def alphas(rng):  # x_hat = alpha * 1 + (1 - alpha) * 0
+        return interpolate(real, fake, rng).numpy()[:, :1]
+
+    ours = tw.Generator(5, device)
+    expected = [ours.uniform((6, 1), dtype="float64") for _ in range(2)]
+    expected = [backend.to_numpy(a) for a in expected]
+    ours = tw.Generator(5, device)
+    np.testing.assert_array_equal(alphas(ours), expected[0])  # a tinywgan Generator: its numbers, as before
+    np.testing.assert_array_equal(alphas(ours), expected[1])
+    np.testing.assert_array_equal(alphas(5), expected[0])  # an int seeds a fresh generator each call
+    np.testing.assert_array_equal(alphas(5), expected[0])
+    theirs = np.random.default_rng(5)
+    np.testing.assert_array_equal(alphas(theirs), expected[0])  # a numpy Generator: drawn from its stream
+    np.testing.assert_array_equal(alphas(theirs), expected[1])
+    a, b = alphas(None), alphas(None)  # None: fresh unseeded numbers on the data's device
+    assert np.all((0 <= a) & (a < 1)) and not np.array_equal(a, b)
+    critic = _critic("relu", device)
+    penalties = [gradient_penalty(critic, real, fake, rng).item() for rng in (5, np.random.default_rng(5))]
+    assert penalties == [gradient_penalty(critic, real, fake, tw.Generator(5, device)).item()] * 2
+    assert np.isfinite(gradient_penalty(critic, real, fake).item())
+    with pytest.raises(TypeError, match="rng must be None, an int seed, .*; got float"):
+        interpolate(real, fake, 0.5)
+
+
+def test_spectral_norm_rng_forms():
+    layer = nn.Linear(5, 3, rng=tw.Generator(0), dtype="float64")
+    u = SpectralNorm(layer, rng=tw.Generator(7)).u
+    for rng in (7, np.random.default_rng(7)):
+        np.testing.assert_array_equal(SpectralNorm(layer, rng=rng).u, u)
+    np.testing.assert_array_equal(SpectralNorm(layer).u, SpectralNorm(layer, rng=0).u)  # None: seed 0
+
+
 def test_penalty_of_a_linear_critic():
     critic = nn.MLP([2, 1], rng=tw.Generator(0), dtype="float64")
     critic[0].weight.data = np.array([[0.3], [0.4]])  # ||grad|| = 0.5 everywhere

@@ -14,6 +14,8 @@ Lipschitz functions. Three tools do it, in the order the papers came:
 """
 from __future__ import annotations
 
+import numpy as np
+
 from ..engine import backend
 from ..engine import ops as F
 from ..engine import Tensor, grad
@@ -42,11 +44,28 @@ def _data(x):
     return x.data if isinstance(x, Tensor) else x
 
 
-def interpolate(real, fake, rng: backend.Generator | None, alpha=None):
+# What an ``rng`` argument may be: a tinywgan or numpy Generator, an int seed, or None.
+Rng = backend.Generator | np.random.Generator | int | None
+
+
+def _as_generator(rng: Rng, device: str) -> backend.Generator:
+    """``rng`` as a tinywgan Generator: a tinywgan Generator as it is; None, a fresh unseeded one on
+    ``device``; an int, one seeded with it; a ``numpy.random.Generator``, one that draws from its stream
+    (``numpy.random.default_rng`` hands a numpy Generator back unchanged)."""
+    if isinstance(rng, backend.Generator):
+        return rng
+    if isinstance(rng, bool) or not (rng is None or isinstance(rng, (int, np.integer, np.random.Generator))):
+        raise TypeError(f"rng must be None, an int seed, a numpy.random.Generator or a tinywgan Generator; "
+                        f"got {type(rng).__name__}")
+    return backend.Generator(rng, device)
+
+
+def interpolate(real, fake, rng: Rng = None, alpha=None):
     """x_hat = alpha * real + (1 - alpha) * fake with one alpha ~ U[0, 1] per sample, shape (batch, 1, ...)
     (Gulrajani et al. 2017, Algorithm 1, line 6). Returns a leaf tensor that requires grad, detached from
-    whatever made ``real`` and ``fake``. ``alpha`` (shape (batch, 1, ...)) may be given instead of drawn, to
-    compare with another implementation on the same numbers."""
+    whatever made ``real`` and ``fake``. alpha is drawn from ``rng``: a tinywgan or numpy Generator, an int
+    seed, or None (fresh, unseeded numbers). ``alpha`` (shape (batch, 1, ...)) may be given instead of
+    drawn, to compare with another implementation on the same numbers."""
     real, fake = _data(real), _data(fake)
     if tuple(real.shape) != tuple(fake.shape):
         raise ValueError(f"gradient penalty: real batch has shape {tuple(real.shape)} and fake batch has "
@@ -54,7 +73,7 @@ def interpolate(real, fake, rng: backend.Generator | None, alpha=None):
     backend.array_namespace(real, fake)
     shape = (real.shape[0],) + (1,) * (real.ndim - 1)
     if alpha is None:
-        alpha = rng.uniform(shape, dtype=real.dtype)
+        alpha = _as_generator(rng, backend.device_of(real)).uniform(shape, dtype=real.dtype)
     elif tuple(alpha.shape) != shape:
         raise ValueError(f"gradient penalty: alpha has shape {tuple(alpha.shape)}; expected {shape}, one value "
                          f"per sample")
@@ -73,13 +92,12 @@ def critic_gradient_norms(critic: Module, x: Tensor, create_graph: bool = False)
     return F.norm(F.reshape(g, (g.shape[0], -1)), axis=1)
 
 
-def gradient_penalty(critic: Module, real, fake, rng: backend.Generator | None, weight: float = 10.0,
-                     alpha=None) -> Tensor:
+def gradient_penalty(critic: Module, real, fake, rng: Rng = None, weight: float = 10.0, alpha=None) -> Tensor:
     """``weight * mean_i (||grad_x f(x_hat_i)|| - 1)^2`` at random interpolates (Gulrajani et al. 2017,
     Eq. 3: weight = lambda = 10).
 
     The gradient is computed with ``create_graph=True``, so ``penalty.backward()`` reaches the critic's
-    weights through it. ``alpha``: see :func:`interpolate`.
+    weights through it. ``rng`` and ``alpha``: see :func:`interpolate`.
     """
     x_hat = interpolate(real, fake, rng, alpha)
     norms = critic_gradient_norms(critic, x_hat, create_graph=True)
@@ -99,8 +117,7 @@ class SpectralNorm(Module):
     default), whatever the grad mode, so a critic measured in ``eval()`` mode trains on as if unmeasured.
     """
 
-    def __init__(self, linear: Linear, n_power_iterations: int = 1, rng: backend.Generator | None = None,
-                 eps: float = 1e-12):
+    def __init__(self, linear: Linear, n_power_iterations: int = 1, rng: Rng = None, eps: float = 1e-12):
         if not isinstance(linear, Linear):
             raise TypeError(f"SpectralNorm wraps a Linear layer; got {type(linear).__name__}")
         if n_power_iterations < 1:
@@ -108,7 +125,7 @@ class SpectralNorm(Module):
         self.linear = linear
         self.n_power_iterations = n_power_iterations
         self.eps = eps
-        rng = rng if rng is not None else backend.Generator(0, linear.weight.device)
+        rng = _as_generator(0 if rng is None else rng, linear.weight.device)  # None: seed 0, as nn.Linear
         u = rng.normal((linear.in_features,), dtype=linear.weight.dtype)
         self.u = u / (linear.weight.xp.sqrt(linear.weight.xp.sum(u * u)) + eps)
 
@@ -151,10 +168,10 @@ class SpectralNorm(Module):
                f"{self.n_power_iterations}"
 
 
-def spectral_norm(module: Sequential, n_power_iterations: int = 1,
-                  rng: backend.Generator | None = None) -> Sequential:
+def spectral_norm(module: Sequential, n_power_iterations: int = 1, rng: Rng = None) -> Sequential:
     """Wrap every Linear layer of a Sequential (an :class:`tinywgan.nn.MLP`) in :class:`SpectralNorm`,
-    in place; returns the module. The critic of Miyato et al. normalises every layer."""
+    in place; returns the module. The critic of Miyato et al. normalises every layer. A Generator ``rng``
+    draws each layer's u in turn; None or an int seeds each layer's own (None: seed 0)."""
     for i in range(len(module)):
         layer = module[i]
         if isinstance(layer, Linear):
