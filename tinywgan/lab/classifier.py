@@ -32,6 +32,7 @@ import numpy as np
 from ..engine import backend
 from ..engine import ops as F
 from ..engine import Tensor, no_grad
+from ..engine.tensor import data_of
 from ..nn import MLP
 from ..optim import Adam
 
@@ -59,7 +60,7 @@ def log_softmax(logits, axis: int = -1) -> Tensor:
 def one_hot(labels, n_classes: int = N_CLASSES, dtype=None):
     """An (n, n_classes) array with 1 at column ``labels[i]`` of row i and 0 elsewhere (``labels`` an integer
     array of any backend; the result lives on its device, float32 unless ``dtype`` says otherwise)."""
-    labels = labels.data if isinstance(labels, Tensor) else labels
+    labels = data_of(labels)
     xp = backend.array_namespace(labels)
     classes = xp.reshape(xp.arange(n_classes, dtype=labels.dtype), (1, n_classes))
     hits = xp.reshape(labels, (-1, 1)) == classes
@@ -76,7 +77,7 @@ def cross_entropy(logits, labels) -> Tensor:
     z = logits if isinstance(logits, Tensor) else Tensor(logits)
     if z.ndim != 2:
         raise ValueError(f"cross_entropy: logits must have shape (n, classes); got {z.shape}")
-    labels = labels.data if isinstance(labels, Tensor) else labels
+    labels = data_of(labels)
     if tuple(labels.shape) != (z.shape[0],):
         raise ValueError(f"cross_entropy: {z.shape[0]} rows of logits need {z.shape[0]} labels; "
                          f"got labels of shape {tuple(labels.shape)}")

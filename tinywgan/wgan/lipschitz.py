@@ -19,6 +19,7 @@ import numpy as np
 from ..engine import backend
 from ..engine import ops as F
 from ..engine import Tensor, grad
+from ..engine.tensor import data_of
 from ..nn import Linear, Module, Sequential
 
 
@@ -38,10 +39,6 @@ def clip_weights(module: Module, c: float, count: bool = True) -> int | None:
             clipped = clipped + xp.count_nonzero(xp.abs(p.data) > c)
         p.data = backend.clip_in_place(p.data, -c, c)
     return int(clipped) if count else None
-
-
-def _data(x):
-    return x.data if isinstance(x, Tensor) else x
 
 
 # What an ``rng`` argument may be: a tinywgan or numpy Generator, an int seed, or None.
@@ -66,7 +63,7 @@ def interpolate(real, fake, rng: Rng = None, alpha=None):
     whatever made ``real`` and ``fake``. alpha is drawn from ``rng``: a tinywgan or numpy Generator, an int
     seed, or None (fresh, unseeded numbers). ``alpha`` (shape (batch, 1, ...)) may be given instead of
     drawn, to compare with another implementation on the same numbers."""
-    real, fake = _data(real), _data(fake)
+    real, fake = data_of(real), data_of(fake)
     if tuple(real.shape) != tuple(fake.shape):
         raise ValueError(f"gradient penalty: real batch has shape {tuple(real.shape)} and fake batch has "
                          f"shape {tuple(fake.shape)}; they must be equal")
