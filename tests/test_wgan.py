@@ -48,6 +48,7 @@ def test_losses():
     ("lipschitz", "l2", "lipschitz must be one of"),
     ("batch_size", 0, "batch_size must be an integer >= 1"),
     ("optimizer", "lbfgs", "optimizer must be one of"),
+    ("optimizer", "sgd", r"optimizer must be one of \('adam', 'rmsprop'\)"),  # the papers' two only
     ("checkpoint_every", 5, "checkpoint_path must be a file path"),
 ])
 def test_bad_config_names_the_field(field, value, message):
