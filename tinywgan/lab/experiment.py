@@ -9,12 +9,13 @@ the config they pass and the story they tell.
 What a run measures, besides the trainer's per-step log:
 
 * at ``n_evals`` evenly spaced generator steps, the *exact* W1 between ``n_eval`` generated samples (from a
-  fixed batch of noise) and ``n_eval`` fixed real samples, by optimal assignment (:func:`tinywgan.ot.emd`),
-  next to the critic's running estimate ``E f(real) - E f(fake)`` averaged over the steps just before.
+  fixed batch of noise) and ``n_eval`` fixed real samples, by optimal assignment
+  (:func:`tinywgan.transport.ot.emd`), next to the critic's running estimate ``E f(real) - E f(fake)``
+  averaged over the steps just before.
   Arjovsky et al. 2017 (Sec. 4.2, Fig. 3) claim the second follows the first: the WGAN loss is meaningful
   (seeds 001 and 003);
 * at a few steps, a snapshot: the generated samples and the critic's values on a grid (the contours);
-* at the end, modes covered and high-quality samples (:func:`tinywgan.metrics.mode_coverage`), W1 to the
+* at the end, modes covered and high-quality samples (:func:`tinywgan.lab.metrics.mode_coverage`), W1 to the
   data on ``n_final`` samples, and the *floor* of that number: W1 between two independent real samples of
   the same size, which is not 0 (a finite sample never matches its distribution exactly);
 * at the end, the critic's input-gradient norms ``||grad_x f(x_hat)||`` at interpolates between real and
@@ -192,7 +193,7 @@ def make_networks(width: int, depth: int, noise_dim: int = 2, seed: int = 0, dev
                   spectral: bool = False) -> tuple[MLP, MLP]:
     """(generator, critic): ReLU MLPs noise_dim -> width x depth -> 2 and 2 -> width x depth -> 1.
 
-    ``spectral=True`` wraps every Linear of the critic in :class:`tinywgan.lipschitz.SpectralNorm`
+    ``spectral=True`` wraps every Linear of the critic in :class:`tinywgan.wgan.SpectralNorm`
     (Miyato et al. 2018 normalise every layer of the discriminator).
     """
     rng = Generator(10_000 + seed, device)

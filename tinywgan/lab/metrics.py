@@ -63,7 +63,7 @@ def w1_to_data(samples, data, *, seed: int = 0) -> float:
     """Exact W1 between the empirical distributions of ``samples`` and ``data``, by optimal assignment.
 
     W1(mu, nu) = min over couplings pi of sum_ij pi_ij ||x_i - y_j||   (Villani 2009, Def. 6.1; with
-    n = m points of weight 1/n an optimal coupling is a permutation, which ``tinywgan.ot.emd`` finds).
+    n = m points of weight 1/n an optimal coupling is a permutation, which ``tinywgan.transport.ot.emd`` finds).
 
     ``samples`` (n, d) and ``data`` (m, d), any backend. When n != m the larger set is cut to the size of
     the smaller by a random subset without replacement drawn with ``numpy.random.default_rng(seed)``, so

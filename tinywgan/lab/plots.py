@@ -1,4 +1,4 @@
-"""The figures chapters 06-08 save, drawn from :class:`tinywgan.experiment.ToyRun` objects.
+"""The figures chapters 06-08 save, drawn from :class:`tinywgan.lab.experiment.ToyRun` objects.
 
 Each function takes runs and a path, writes one PNG and closes its figure; matplotlib is imported inside,
 so importing this module costs nothing (and the chapters pick the Agg backend first, via tinywgan.cli).

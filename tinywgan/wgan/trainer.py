@@ -165,7 +165,7 @@ class WGANTrainer:
     def __init__(self, config: WGANConfig, sample_real: Callable, generator: Module, critic: Module):
         if config.lipschitz == "sn" and not any(isinstance(m, SpectralNorm) for m in critic.modules()):
             raise ValueError("WGANConfig.lipschitz is 'sn' but the critic has no SpectralNorm layer: wrap it "
-                             "with tinywgan.lipschitz.spectral_norm(critic)")
+                             "with tinywgan.wgan.spectral_norm(critic)")
         self.config, self.sample_real = config, sample_real
         # Training mode: a spectrally normalised critic advances its power iteration at every forward pass.
         self.generator, self.critic = generator.train(), critic.train()
