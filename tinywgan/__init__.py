@@ -13,7 +13,7 @@ from .engine import (Function, Tensor, backend, enable_grad, grad, is_grad_enabl
                      tensor, zeros)
 from .engine.backend import Generator, gpu_available
 from .engine.ops import (abs, add, broadcast_to, clip, concatenate, div, exp, getitem, leaky_relu, linear, log,
-                         log_sigmoid, matmul, matrix_transpose, max, maximum, mean, minimum, mul, neg, norm, pow,
-                         relu, reshape, sigmoid, softplus, sqrt, stack, sub, sum, sum_to, tanh, transpose, where)
+                         log_sigmoid, matmul, matrix_transpose, max, mean, mul, neg, norm, pow,
+                         relu, reshape, sigmoid, softplus, sqrt, stack, sub, sum, sum_to, tanh, transpose)
 
 __version__ = "0.1.0"

@@ -1,11 +1,11 @@
 """The textbook autograd engine: reverse mode with broadcasting and double backprop.
 
 Read it in this order: :mod:`.backend` (one array interface for NumPy, CuPy and array_api_strict),
-:mod:`.tensor` (Tensor, Function, grad mode), :mod:`.ops` (one small Function per op), :mod:`.backprop` (the
+:mod:`.tensor` (Tensor, Function, grad mode), :mod:`.creation` (tensor, zeros, randn...), :mod:`.ops` (one small Function per op), :mod:`.backprop` (the
 graph walk), :mod:`.gradcheck` (finite-difference checks of it all). The speed layer, :mod:`tinywgan.fast`,
 sits beside it and changes no number.
 """
 from . import backend, ops
 from .backprop import NO_GRAPH_BACKWARD, backward, grad
-from .tensor import (Function, Tensor, enable_grad, is_grad_enabled, no_grad, ones, rand, randn,
-                     set_grad_enabled, tensor, zeros)
+from .creation import ones, rand, randn, tensor, zeros
+from .tensor import Function, Tensor, enable_grad, is_grad_enabled, no_grad, set_grad_enabled

@@ -287,6 +287,13 @@ def copy(x):
     return array_namespace(x).asarray(x, copy=True)
 
 
+def dtype_kind(dtype) -> str:
+    """NumPy's one-letter kind of a dtype of any backend: ``'f'`` floating, ``'i'``/``'u'`` integer,
+    ``'b'`` boolean (CuPy 13 lacks the standard's ``isdtype``)."""
+    import numpy as np
+    return np.dtype(dtype_name(dtype)).kind
+
+
 def dtype_name(dtype) -> str:
     """``'float32'`` for NumPy's, CuPy's and array_api_strict's float32 alike (``str`` of the last gives
     ``'array_api_strict.float32'``)."""
@@ -321,3 +328,43 @@ def clip_in_place(x, low: float, high: float):
     if _takes_out(xp):
         return xp.clip(x, low, high, out=x)
     return xp.clip(x, low, high)
+
+
+def as_array(data, dtype=None, device: str = "cpu"):
+    """Python numbers, lists and arrays of any backend -> an array on ``device``.
+
+    Python floats default to float32, the training dtype (as in PyTorch); arrays keep their dtype.
+    """
+    xp = namespace(device)
+    if type(data) in NAMESPACE_OF_TYPE or hasattr(data, "__array_namespace__") \
+            or type(data).__module__ == "numpy":
+        data = to_device(data, device)
+        return data if dtype is None else xp.asarray(data, dtype=dtype_of(xp, dtype))
+    import numpy as np
+    host = np.asarray(data)
+    if dtype is None and host.dtype == np.float64:
+        dtype = "float32"
+    if dtype is None and host.dtype.kind not in "fiub":
+        raise TypeError(f"cannot make a tensor from {type(data).__name__} (dtype {host.dtype})")
+    arr = xp.asarray(host)
+    return arr if dtype is None else xp.asarray(arr, dtype=dtype_of(xp, dtype))
+
+
+def checked_index(index, n: int, like):
+    """A 1-D integer array ``index`` into an axis of length ``n``, with negative values made explicit
+    (``n - k`` for ``-k``, so that a scatter by comparison with ``arange(n)`` finds them); values outside
+    ``[-n, n)`` are an ``IndexError`` on every backend (CuPy's ``take`` would wrap them around silently).
+    ``like`` is the indexed array: the index must live on its backend."""
+    xp = array_namespace(like, index)
+    if index.ndim != 1 or dtype_kind(index.dtype) not in "iu":
+        raise TypeError(f"getitem: an array index must be 1-D integers; got shape {tuple(index.shape)}, "
+                        f"dtype {index.dtype}")
+    if index.shape[0]:
+        low, high = (int(v) for v in to_numpy(xp.stack([xp.min(index), xp.max(index)])))  # one device read
+        if low < -n or high >= n:
+            raise IndexError(f"getitem: index values must be in [-{n}, {n}) for axis 0 of length {n}; "
+                             f"got values from {low} to {high}")
+        if low < 0:
+            index = astype(index, xp.int64)  # n may not fit the index's own type (int8)
+            index = xp.where(index < 0, index + n, index)
+    return index

@@ -21,7 +21,7 @@ import heapq
 import itertools
 from typing import Callable, Iterable, Sequence
 
-from . import backend
+from . import checks
 from .ops import sum_to
 from .tensor import Tensor, set_grad_enabled
 
@@ -54,20 +54,14 @@ def grad(outputs, inputs, grad_outputs=None, create_graph: bool = False, allow_u
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     if grad_outputs is None or isinstance(grad_outputs, Tensor) or hasattr(grad_outputs, "shape"):
         grad_outputs = [grad_outputs] * len(outputs) if grad_outputs is None else [grad_outputs]
-    for i, x in enumerate(inputs):
-        if not isinstance(x, Tensor):
-            raise TypeError(f"grad: inputs[{i}] must be a Tensor; got {type(x).__name__}")
-        if not x.requires_grad:
-            raise ValueError(f"grad: inputs[{i}] (shape {x.shape}) does not require grad; "
-                             f"create it with requires_grad=True")
+    checks.grad_inputs(inputs, Tensor)
     return tuple(_backprop(outputs, list(grad_outputs), inputs, create_graph, allow_unused))
 
 
 def _backprop(outputs: Sequence[Tensor], grad_outputs: list, inputs, create_graph: bool,
               allow_unused: bool):
     """Walk the graph from ``outputs`` back to ``inputs`` (or to every leaf when ``inputs`` is None)."""
-    if len(grad_outputs) != len(outputs):
-        raise ValueError(f"grad_outputs has {len(grad_outputs)} entries; outputs has {len(outputs)}")
+    checks.same_length(grad_outputs, outputs)
     grads: dict[int, Tensor] = {}  # id(tensor) -> gradient accumulated so far
     for k, (y, gy) in enumerate(zip(outputs, grad_outputs)):
         gy = _seed_gradient(y, gy, k)
@@ -127,20 +121,11 @@ def _backprop(outputs: Sequence[Tensor], grad_outputs: list, inputs, create_grap
 
 def _seed_gradient(y: Tensor, gy, k: int) -> Tensor:
     """The gradient flowing into output ``y``: 1 for a single element, else the one the caller gave."""
-    if not isinstance(y, Tensor):
-        raise TypeError(f"outputs[{k}] must be a Tensor; got {type(y).__name__}")
-    if not y.requires_grad:
-        raise ValueError(f"outputs[{k}] does not require grad: no input that requires grad reaches "
-                         f"it (was it computed under no_grad(), or from detached tensors?)")
+    checks.output(y, gy, k, Tensor)
     if gy is None:
-        if y.size != 1:
-            raise ValueError(f"backward/grad of outputs[{k}] with shape {y.shape} needs a gradient "
-                             f"(grad / grad_outputs) of the same shape; only one-element outputs default to 1")
         return Tensor(y.xp.ones(y.data.shape, dtype=y.data.dtype))
     gy = gy if isinstance(gy, Tensor) else Tensor(gy)
-    if gy.shape != y.shape:
-        raise ValueError(f"grad_outputs[{k}] has shape {gy.shape}; its output has shape {y.shape}")
-    backend.array_namespace(y.data, gy.data)  # the same backend, or a TypeError naming both
+    checks.seed(y, gy, k)
     return gy
 
 

@@ -7,7 +7,7 @@ differentiated again. That is all double backprop needs, and the WGAN-GP critic 
 penalty ``(||grad_x f(x_hat)|| - 1)^2`` (Gulrajani et al. 2017, Eq. 3) is a function of a gradient, and the
 critic's weights must receive its gradient.
 
-Reading order: this file (grad mode, Tensor, Function, creating tensors), then :mod:`tinywgan.engine.ops`
+Reading order: this file (grad mode, Tensor, Function), then :mod:`tinywgan.engine.ops`
 (the ops, which also give Tensor its operators ``+ - * / @ **`` and methods), then
 :mod:`tinywgan.engine.backprop` (the graph walk: ``backward()`` and ``grad()``). Each file imports only the
 ones before it, as DeZero does (its ``setup_variable()``): the ops are built on Tensor, so Tensor's
@@ -79,7 +79,7 @@ class Tensor:
             try:
                 backend.array_namespace(data)  # an array of a backend not seen yet: remember its type
             except TypeError:
-                data = as_array(data)  # numbers and lists
+                data = backend.as_array(data)  # numbers and lists
         if requires_grad:
             _check_floating(data)
         self.data = data
@@ -182,8 +182,7 @@ def data_of(x):
 
 
 def _check_floating(data) -> None:
-    xp = backend.array_namespace(data)
-    if not xp.isdtype(data.dtype, "real floating"):
+    if backend.dtype_kind(data.dtype) != "f":
         raise TypeError(f"requires_grad=True needs a floating-point array; got dtype {data.dtype}")
 
 
@@ -251,67 +250,3 @@ def as_tensors(inputs) -> tuple:
             backend.array_namespace(x)  # raises a TypeError naming what x is, when it is no array
             out.append(Tensor(x))
     return tuple(out)
-
-
-# ---------------------------------------------------------------------------------------------------------
-# Creating tensors
-
-
-def as_array(data, dtype=None, device: str = "cpu"):
-    """Python numbers, lists and arrays of any backend -> an array on ``device``.
-
-    Python floats default to float32, the training dtype (as in PyTorch); arrays keep their dtype.
-    """
-    xp = backend.namespace(device)
-    if type(data) in backend.NAMESPACE_OF_TYPE or hasattr(data, "__array_namespace__") \
-            or type(data).__module__ == "numpy":
-        data = backend.to_device(data, device)
-        return data if dtype is None else xp.asarray(data, dtype=backend.dtype_of(xp, dtype))
-    import numpy as np
-    host = np.asarray(data)
-    if dtype is None and host.dtype == np.float64:
-        dtype = "float32"
-    if dtype is None and host.dtype.kind not in "fiub":
-        raise TypeError(f"cannot make a tensor from {type(data).__name__} (dtype {host.dtype})")
-    arr = xp.asarray(host)
-    return arr if dtype is None else xp.asarray(arr, dtype=backend.dtype_of(xp, dtype))
-
-
-def tensor(data, dtype=None, device: str | None = None, requires_grad: bool = False) -> Tensor:
-    """A leaf tensor from Python numbers, lists or arrays. Python floats become float32 (as in PyTorch);
-    arrays keep their dtype unless ``dtype`` is given, and their device unless ``device`` is given
-    (numbers and lists go to the CPU)."""
-    data = data_of(data)
-    if device is None:
-        try:
-            device = backend.device_of(data)
-        except TypeError:
-            device = "cpu"
-    return Tensor(as_array(data, dtype, device), requires_grad=requires_grad)
-
-
-def zeros(shape, dtype="float32", device: str = "cpu", requires_grad: bool = False) -> Tensor:
-    xp = backend.namespace(device)
-    return Tensor(xp.zeros(backend.shape_tuple(shape), dtype=backend.dtype_of(xp, dtype)),
-                  requires_grad=requires_grad)
-
-
-def ones(shape, dtype="float32", device: str = "cpu", requires_grad: bool = False) -> Tensor:
-    xp = backend.namespace(device)
-    return Tensor(xp.ones(backend.shape_tuple(shape), dtype=backend.dtype_of(xp, dtype)),
-                  requires_grad=requires_grad)
-
-
-def randn(shape, rng: backend.Generator | None = None, dtype="float32", device: str | None = None,
-          requires_grad: bool = False) -> Tensor:
-    """Samples of N(0, 1). Pass ``rng`` (a :class:`tinywgan.engine.backend.Generator`) for reproducible
-    numbers; without it the draw is seeded from the operating system."""
-    rng = rng if rng is not None else backend.Generator(None, device or "cpu")
-    return Tensor(rng.normal(shape, dtype=dtype), requires_grad=requires_grad)
-
-
-def rand(shape, rng: backend.Generator | None = None, dtype="float32", device: str | None = None,
-         requires_grad: bool = False) -> Tensor:
-    """Samples of U[0, 1)."""
-    rng = rng if rng is not None else backend.Generator(None, device or "cpu")
-    return Tensor(rng.uniform(shape, dtype=dtype), requires_grad=requires_grad)

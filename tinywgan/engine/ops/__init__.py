@@ -10,10 +10,10 @@ from ..tensor import Tensor
 from .axes import (BroadcastTo, Concatenate, GetItem, GetItemGrad, Linear, MatMul, Max, Mean, Norm, Reshape,
                    Stack, Sum, SumTo, Transpose, broadcast_to, concatenate, getitem, linear, matmul,
                    matrix_transpose, max, mean, norm, reshape, stack, sum, sum_to, sum_to_array, transpose)
-from .elementwise import (Abs, Add, Clip, Div, Exp, LeakyReLU, Log, LogSigmoid, Maximum, Minimum, Mul, Neg,
-                          Pow, ReLU, Sigmoid, Softplus, Sqrt, Sub, Tanh, Where, abs, add, clip, div, exp,
-                          leaky_relu, log, log_sigmoid, maximum, minimum, mul, neg, pow, relu, sigmoid,
-                          slope_mask, softplus, sqrt, sub, tanh, where)
+from .elementwise import (Abs, Add, Clip, Div, Exp, LeakyReLU, Log, LogSigmoid, Mul, Neg,
+                          Pow, ReLU, Sigmoid, Softplus, Sqrt, Sub, Tanh, abs, add, clip, div, exp,
+                          leaky_relu, log, log_sigmoid, mul, neg, pow, relu, sigmoid,
+                          slope_mask, softplus, sqrt, sub, tanh)
 
 Tensor.__add__ = add
 Tensor.__radd__ = lambda self, other: add(other, self)

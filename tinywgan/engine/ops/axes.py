@@ -10,7 +10,7 @@ functions; ``backward`` is written with Tensor ops, so it can be differentiated 
 """
 from __future__ import annotations
 
-from .. import backend
+from .. import backend, checks
 from ..tensor import Function, Tensor, as_tensors
 
 # ---------------------------------------------------------------------------------------------------------
@@ -53,27 +53,15 @@ class Linear(Function):
 
 def linear(x, W, b=None):
     """x @ W + b (b optional) as one differentiable op; shapes are checked like :func:`matmul`'s."""
-    x, W = as_tensors((x, W))
-    if W.ndim != 2 or x.ndim < 2 or x.data.shape[-1] != W.data.shape[0]:
-        raise ValueError(f"linear: x has shape {x.shape} and W has shape {W.shape}; W must be 2-D with as "
-                         f"many rows as x's last axis")
-    if b is None:
-        return Linear()(x, W)
-    b, = as_tensors((b,))
-    if b.shape != (W.shape[1],):
-        raise ValueError(f"linear: b has shape {b.shape}; expected ({W.shape[1]},) for W of shape {W.shape}")
-    return Linear()(x, W, b)
+    xs = as_tensors((x, W) if b is None else (x, W, b))
+    checks.linear(*xs[:2], None if b is None else xs[2])
+    return Linear()(*xs)
 
 
 def matmul(a, b):
     """a @ b for 2-D or batched operands; a mismatch of the inner dimensions is a ValueError with both shapes."""
     a, b = as_tensors((a, b))
-    sa, sb = a.data.shape, b.data.shape
-    if len(sa) < 2 or len(sb) < 2:
-        raise ValueError(f"matmul needs operands with at least 2 axes; got shapes {a.shape} and {b.shape}")
-    if sa[-1] != sb[-2]:
-        raise ValueError(f"matmul: a has shape {a.shape} and b has shape {b.shape}; a's last axis "
-                         f"({a.shape[-1]}) must equal b's second-to-last ({b.shape[-2]})")
+    checks.matmul(a, b)
     return MatMul()(a, b)
 
 
@@ -97,16 +85,13 @@ def transpose(x, axes=None):
     """Permute the axes (reverse them when ``axes`` is None)."""
     x, = as_tensors((x,))
     axes = tuple(range(x.ndim))[::-1] if axes is None else tuple(a % x.ndim for a in axes)
-    if sorted(axes) != list(range(x.ndim)):
-        raise ValueError(f"transpose: axes {axes} is not a permutation of the {x.ndim} axes of {x.shape}")
+    checks.permutation(axes, x)
     return Transpose(axes)(x)
 
 
 def matrix_transpose(x):
     """Swap the last two axes (the ``^T`` of batched matrices)."""
     x, = as_tensors((x,))
-    if x.data.ndim == 2:
-        return Transpose((1, 0))(x)
     axes = list(range(x.ndim))
     axes[-2], axes[-1] = axes[-1], axes[-2]
     return Transpose(axes)(x)
@@ -192,16 +177,6 @@ def sum_to(x, shape):
 # Reductions
 
 
-def _normalize_axes(axis, ndim: int) -> tuple:
-    if axis is None:
-        return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
-    for a in axes:
-        if not -ndim <= a < ndim:
-            raise ValueError(f"axis {a} is out of range for a tensor with {ndim} axes")
-    return tuple(sorted(a % ndim for a in axes))
-
-
 def _kept_shape(shape, axes) -> tuple:
     return tuple(1 if i in axes else s for i, s in enumerate(shape))
 
@@ -279,17 +254,17 @@ class Norm(Function):
 
 def sum(x, axis=None, keepdims: bool = False):
     x, = as_tensors((x,))
-    return Sum(_normalize_axes(axis, x.ndim), keepdims)(x)
+    return Sum(checks.axes(axis, x.ndim), keepdims)(x)
 
 
 def mean(x, axis=None, keepdims: bool = False):
     x, = as_tensors((x,))
-    return Mean(_normalize_axes(axis, x.ndim), keepdims)(x)
+    return Mean(checks.axes(axis, x.ndim), keepdims)(x)
 
 
 def max(x, axis=None, keepdims: bool = False):
     x, = as_tensors((x,))
-    return Max(_normalize_axes(axis, x.ndim), keepdims)(x)
+    return Max(checks.axes(axis, x.ndim), keepdims)(x)
 
 
 def norm(x, axis=None, keepdims: bool = False, eps: float = 1e-12):
@@ -297,7 +272,7 @@ def norm(x, axis=None, keepdims: bool = False, eps: float = 1e-12):
     x, = as_tensors((x,))
     if eps < 0:
         raise ValueError(f"norm: eps must be >= 0; got {eps}")
-    return Norm(_normalize_axes(axis, x.ndim), keepdims, eps)(x)
+    return Norm(checks.axes(axis, x.ndim), keepdims, eps)(x)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -359,21 +334,9 @@ def getitem(x, index):
     if isinstance(index, list):
         index = x.xp.asarray(index)
     if _is_array_index(index):
-        if index.ndim != 1 or _not_integer(index):
-            raise TypeError(f"getitem: an array index must be 1-D integers; got shape {tuple(index.shape)}, "
-                            f"dtype {index.dtype}")
-        xp = backend.array_namespace(x.data, index)
         if x.ndim == 0:
             raise IndexError("getitem: an array index selects along axis 0; the tensor is 0-d")
-        n = x.shape[0]
-        if index.shape[0]:  # checked here: CuPy's take wraps out-of-range indices around instead of raising
-            low, high = (int(v) for v in backend.to_numpy(xp.stack([xp.min(index), xp.max(index)])))  # one read
-            if low < -n or high >= n:
-                raise IndexError(f"getitem: index values must be in [-{n}, {n}) for axis 0 of length {n}; "
-                                 f"got values from {low} to {high}")
-            if low < 0:  # counted from the end: made explicit, so that the gradient's scatter finds them
-                index = backend.astype(index, xp.int64)  # n may not fit the index's own type (int8)
-                index = xp.where(index < 0, index + n, index)
+        index = backend.checked_index(index, x.shape[0], x.data)
     else:
         index = index if isinstance(index, tuple) else (index,)
         if any(_is_array_index(i) for i in index):
@@ -382,11 +345,6 @@ def getitem(x, index):
         if not any(i is Ellipsis for i in index):
             index = index + (Ellipsis,)  # the standard asks for explicit trailing axes; NumPy implies them
     return GetItem(index)(x)
-
-
-def _not_integer(a) -> bool:
-    xp = backend.array_namespace(a)
-    return a.dtype in (xp.float32, xp.float64, xp.bool)
 
 
 class Concatenate(Function):
@@ -422,24 +380,12 @@ class Stack(Function):
 
 def concatenate(xs, axis: int = 0):
     xs = as_tensors(tuple(xs))
-    if not xs:
-        raise ValueError("concatenate: needs at least one tensor")
-    axis = _normalize_axes(axis, xs[0].ndim)[0]
-    for i, x in enumerate(xs):
-        other = [s for k, s in enumerate(x.shape) if k != axis]
-        first = [s for k, s in enumerate(xs[0].shape) if k != axis]
-        if x.ndim != xs[0].ndim or other != first:
-            raise ValueError(f"concatenate along axis {axis}: xs[{i}] has shape {x.shape}, "
-                             f"incompatible with xs[0]'s {xs[0].shape}")
+    axis = checks.axes(axis, xs[0].ndim)[0] if xs else 0
+    checks.joinable(xs, axis, "concatenate")
     return Concatenate(axis)(*xs)
 
 
 def stack(xs, axis: int = 0):
     xs = as_tensors(tuple(xs))
-    if not xs:
-        raise ValueError("stack: needs at least one tensor")
-    for i, x in enumerate(xs):
-        if x.shape != xs[0].shape:
-            raise ValueError(f"stack: xs[{i}] has shape {x.shape}; xs[0] has {xs[0].shape}")
-    axis = _normalize_axes(axis, xs[0].ndim + 1)[0]
-    return Stack(axis)(*xs)
+    checks.joinable(xs, None, "stack")
+    return Stack(checks.axes(axis, xs[0].ndim + 1)[0])(*xs)

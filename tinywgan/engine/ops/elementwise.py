@@ -13,7 +13,7 @@ un-broadcasts by hand.
 """
 from __future__ import annotations
 
-from .. import backend
+from .. import backend, checks
 from ..tensor import Function, Tensor
 
 # ---------------------------------------------------------------------------------------------------------
@@ -113,8 +113,7 @@ def neg(x):
 
 def pow(x, c):
     """x**c with a constant exponent ``c`` (a Python number)."""
-    if isinstance(c, bool) or not isinstance(c, (int, float)):
-        raise TypeError(f"pow: the exponent must be a Python number; got {type(c).__name__}")
+    checks.number(c, "the exponent", "pow")
     return Pow(c)(x)
 
 
@@ -266,43 +265,6 @@ class Clip(Function):
         return gy * self.mask
 
 
-class Maximum(Function):
-    """y = max(a, b) elementwise.   dy/da = [a >= b], dy/db = [a < b] (ties go to a)."""
-
-    def forward(self, a, b):
-        self.mask = backend.astype(a >= b, a.dtype)
-        return self.xp.maximum(a, b)
-
-    def backward(self, gy):
-        return gy * self.mask, gy * (1 - self.mask)
-
-
-class Minimum(Function):
-    """y = min(a, b) elementwise.   dy/da = [a <= b], dy/db = [a > b] (ties go to a)."""
-
-    def forward(self, a, b):
-        self.mask = backend.astype(a <= b, a.dtype)
-        return self.xp.minimum(a, b)
-
-    def backward(self, gy):
-        return gy * self.mask, gy * (1 - self.mask)
-
-
-class Where(Function):
-    """y = a where condition else b, for a constant boolean ``condition``.
-    dy/da = [condition], dy/db = [not condition]."""
-
-    def __init__(self, condition):
-        self.condition = condition
-
-    def forward(self, a, b):
-        return self.xp.where(self.condition, a, b)
-
-    def backward(self, gy):
-        m = backend.astype(self.condition, gy.dtype)
-        return gy * m, gy * (1 - m)
-
-
 def exp(x):
     return Exp()(x)
 
@@ -351,17 +313,3 @@ def clip(x, low: float, high: float):
     if not low <= high:
         raise ValueError(f"clip: low must be <= high; got low={low}, high={high}")
     return Clip(low, high)(x)
-
-
-def maximum(a, b):
-    return Maximum()(a, b)
-
-
-def minimum(a, b):
-    return Minimum()(a, b)
-
-
-def where(condition, a, b):
-    """Elementwise choice by a constant boolean mask (an array, or a comparison of tensors)."""
-    condition = condition.data if isinstance(condition, Tensor) else condition
-    return Where(condition)(a, b)
