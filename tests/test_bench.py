@@ -43,11 +43,12 @@ def test_table_has_finite_positive_timings(results, capsys):
     assert {(r["workload"], r["variant"]) for r in rows} == \
         {(w, v) for w in bench.WORKLOAD_NAMES for v in bench.VARIANT_NAMES}
     for r in rows:
-        names = ["tinywgan", "handwritten"] + (["pytorch"] if torch_available() else [])
+        names = ["tinywgan", "textbook", "usercode", "handwritten"] + (["pytorch"] if torch_available() else [])
         for name in names:
             assert math.isfinite(r["ms"][name]) and r["ms"][name] > 0
             assert len(r["samples_ms"][name]) == 2  # --quick: 2 timed iterations
-        assert r["ratio_handwritten"] > 0
+        for key in ("ratio_handwritten", "ratio_textbook", "ratio_usercode", "ratio_usercode_handwritten"):
+            assert r[key] > 0
         assert (r["ratio_pytorch"] is not None) == torch_available()
     saved = json.loads(path.read_text())
     assert saved["rows"][0]["ms"] == out["rows"][0]["ms"]
@@ -61,11 +62,14 @@ def test_table_is_printed():
                "gradient_checks": [dict(workload="toy", variant="gp", device="cpu", passed=True,
                                         max_rel_error=1e-12, torch_checked=False)],
                "rows": [dict(workload="toy", variant="gp", device="cpu",
-                             ms={"tinywgan": 12.0, "handwritten": 10.0, "pytorch": None},
-                             ratio_handwritten=1.2, ratio_pytorch=None)],
+                             ms={"tinywgan": 12.0, "textbook": 13.0, "usercode": 12.5, "handwritten": 10.0,
+                                 "pytorch": None},
+                             ratio_handwritten=1.2, ratio_pytorch=None, ratio_textbook=1.08, ratio_usercode=1.04,
+                             ratio_usercode_handwritten=1.25)],
                "summary": "summary: x"}
     text = bench.format_table(results)
     assert "toy       gp       cpu" in text and "12.0" in text and "1.20x" in text and "—" in text
+    assert "textbook/tiny" in text and "user/hand" in text and "1.08x" in text and "1.25x" in text
     assert "after 1 untimed of its own" in text
 
 
@@ -244,9 +248,9 @@ def test_the_device_path_works_off_numpy(variant):
         check = bench.check_gradients(wl, variant, device="strict")
         assert check["passed"] and not check["torch_checked"]
         runners = bench.make_runners(wl, variant, "strict", seed=0)
-        assert sorted(runners) == ["tinywgan"]  # the hand-written iteration is NumPy only
+        assert sorted(runners) == ["textbook", "tinywgan", "usercode"]  # hand-written: NumPy only
         samples = bench.time_round_robin(runners, warmup=0, repeat=1)
-        assert samples["tinywgan"][0] > 0
+        assert all(samples[name][0] > 0 for name in runners)
 
 
 def test_each_timed_iteration_follows_one_of_its_own():

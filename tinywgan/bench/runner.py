@@ -68,12 +68,15 @@ from ..wgan import WGANConfig, WGANTrainer, critic_loss, generator_loss, gradien
 from . import handwritten as hw
 from .threads import blas_threads, set_blas_threads
 from .torch_reference import TorchProcess, TorchProcessError, torch_installed
+from .usercode import UserCodeWGAN
 from .workloads import (VARIANTS, Workload, draw_critic_inputs, draw_generator_noise, flat, initial_weights,
                         stand_in_images, workload)
 
 WORKLOAD_NAMES = ("toy", "mnist")
 VARIANT_NAMES = ("gp", "clip")
-IMPLEMENTATIONS = ("tinywgan", "handwritten", "pytorch")
+# tinywgan: the trainer's iteration (WGANTrainer, the speed layer on); textbook: the same with the speed layer
+# off (tinywgan.fast.disabled); usercode: the iteration as a PyTorch user writes it (tinywgan.bench.usercode).
+IMPLEMENTATIONS = ("tinywgan", "textbook", "usercode", "handwritten", "pytorch")
 # Relative, in float64. Measured: PyTorch and the hand-written gradients differ by ~2e-15; tinywgan's gradient
 # penalty by up to ~4e-10 (its norm is sqrt(sum x^2 + 1e-12), tinywgan.engine.ops.norm's eps).
 TOLERANCE = 1e-6
@@ -176,7 +179,7 @@ def check_gradients(wl: Workload, variant: str, device: str = "cpu", seed: int =
     fake = hw.mlp_forward(generator, z, wl.generator_activation, wl.generator_output).output
     on = lambda a: backend.to_device(a, device)  # noqa: E731
     host = backend.to_numpy
-    compare = lambda got, want, what: _compare(got, want, what, wl, variant, device, tolerance)  # noqa: E731
+    compare = lambda got, want, what, tol=tolerance: _compare(got, want, what, wl, variant, device, tol)  # noqa: E731
     errors = []
 
     # hand-written, then tinywgan, on the same numbers
@@ -198,12 +201,38 @@ def check_gradients(wl: Workload, variant: str, device: str = "cpu", seed: int =
     loss.backward()
     errors.append(compare(loss.item(), hw_loss, "the critic's loss, tinywgan vs hand-written,"))
     critic_names = [n for n, _ in D.named_parameters()]
-    for name, p, want in zip(critic_names, D.parameters(), flat(hw_critic)):
-        errors.append(compare(host(p.grad.data), want, f"d(critic loss)/d(critic.{name}), tinywgan vs hand-written,"))
+    fast_critic = [host(p.grad.data) for p in D.parameters()]
+    for name, got, want in zip(critic_names, fast_critic, flat(hw_critic)):
+        errors.append(compare(got, want, f"d(critic loss)/d(critic.{name}), tinywgan vs hand-written,"))
     g_loss = generator_loss(D(G(Tensor(on(z_generator)))))
     generator_names = [n for n, _ in G.named_parameters()]
-    for name, g, want in zip(generator_names, grad(g_loss, G.parameters()), flat(hw_generator)):
-        errors.append(compare(host(g.data), want, f"d(generator loss)/d(generator.{name}), tinywgan vs hand-written,"))
+    fast_generator = [host(g.data) for g in grad(g_loss, G.parameters())]
+    for name, got, want in zip(generator_names, fast_generator, flat(hw_generator)):
+        errors.append(compare(got, want, f"d(generator loss)/d(generator.{name}), tinywgan vs hand-written,"))
+
+    # The speed layer changes no number: the same gradients, bit for bit, with it off.
+    with fast.disabled():
+        D.zero_grad()
+        textbook = critic_loss(D(real_t), D(fake_t))
+        if alpha is not None:
+            textbook = textbook + gradient_penalty(D, real_t, fake_t, None, weight=gp_weight, alpha=on(alpha))
+        textbook.backward()
+        textbook_generator = grad(generator_loss(D(G(Tensor(on(z_generator))))), G.parameters())
+    for name, p, want in zip(critic_names, D.parameters(), fast_critic):
+        compare(host(p.grad.data), want, f"d(critic loss)/d(critic.{name}), the speed layer off vs on,", 0.0)
+    for name, g, want in zip(generator_names, textbook_generator, fast_generator):
+        compare(host(g.data), want, f"d(generator loss)/d(generator.{name}), the speed layer off vs on,", 0.0)
+
+    # The iteration as a user writes it (penalty by hand, backward() for both networks): the same gradients.
+    user = UserCodeWGAN(wl, variant, critic, generator, device=device, gp_weight=gp_weight)
+    user_loss = user.critic_loss(real_t, fake_t, None if alpha is None else Tensor(on(alpha)))
+    user_loss.backward()
+    for name, p, want in zip(critic_names, user.critic.parameters(), flat(hw_critic)):
+        errors.append(compare(host(p.grad.data), want, f"d(critic loss)/d(critic.{name}), user code vs hand-written,"))
+    user.generator_loss(Tensor(on(z_generator))).backward()
+    for name, p, want in zip(generator_names, user.generator.parameters(), flat(hw_generator)):
+        errors.append(compare(host(p.grad.data), want,
+                              f"d(generator loss)/d(generator.{name}), user code vs hand-written,"))
 
     torch_checked = torch_process is not None and device == "cpu"  # PyTorch's check runs on the CPU
     if torch_checked:
@@ -242,7 +271,18 @@ def make_runners(wl, variant: str, device: str, seed: int, torch_process: TorchP
     D, G = critic_and_generator(wl, critic, generator, device)
     trainer = WGANTrainer(wgan_config(wl, variant, device, seed), real_sampler(wl), G, D)
     steps = itertools.count()
-    runners["tinywgan"] = clocked(lambda: trainer.iteration(next(steps)), lambda: backend.synchronize(device))
+    sync = lambda: backend.synchronize(device)  # noqa: E731
+    runners["tinywgan"] = clocked(lambda: trainer.iteration(next(steps)), sync)
+    D, G = critic_and_generator(wl, critic, generator, device)
+    textbook = WGANTrainer(wgan_config(wl, variant, device, seed), real_sampler(wl), G, D)
+    textbook_steps = itertools.count()
+
+    def textbook_iteration():
+        with fast.disabled():
+            textbook.iteration(next(textbook_steps))
+    runners["textbook"] = clocked(textbook_iteration, sync)
+    user = UserCodeWGAN(wl, variant, critic, generator, real_sampler(wl), device, seed)
+    runners["usercode"] = clocked(user.iteration, sync)
     if device == "cpu":  # the hand-written iteration is NumPy only
         h = hw.HandwrittenWGAN(wl, variant, critic=critic, generator=generator, seed=seed)
         h_rng = np.random.default_rng(seed)
@@ -348,10 +388,12 @@ def format_table(results: dict) -> str:
             f"{c['workload']}/{c['variant']}/{c['device']} ok ({c['max_rel_error']:.1e}"
             + (", +PyTorch)" if c["torch_checked"] else ")") for c in results["gradient_checks"]),
     ] + ([m["torch_note"]] if m.get("torch_note") else []) + [""]
-    head = ("workload", "variant", "device", "tinywgan", "hand-written", "PyTorch", "tiny/hand", "tiny/torch")
-    rows = [head] + [(r["workload"], r["variant"], r["device"], _fmt_ms(r["ms"]["tinywgan"]),
-                      _fmt_ms(r["ms"]["handwritten"]), _fmt_ms(r["ms"]["pytorch"]),
-                      _fmt_ratio(r["ratio_handwritten"]), _fmt_ratio(r["ratio_pytorch"]))
+    head = ("workload", "variant", "device", "tinywgan", "textbook", "user code", "hand-written", "PyTorch",
+            "tiny/hand", "tiny/torch", "textbook/tiny", "user/tiny", "user/hand")
+    rows = [head] + [(r["workload"], r["variant"], r["device"],
+                      *(_fmt_ms(r["ms"][name]) for name in IMPLEMENTATIONS),
+                      *(_fmt_ratio(r.get(key)) for key in ("ratio_handwritten", "ratio_pytorch", "ratio_textbook",
+                                                            "ratio_usercode", "ratio_usercode_handwritten")))
                      for r in results["rows"]]
     widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
     for j, row in enumerate(rows):
@@ -454,7 +496,7 @@ def _run(args, torch_process: TorchProcess | None, torch_note: str | None) -> di
     if not args.no_progress:
         from tqdm import tqdm
         with_torch = torch_process is not None
-        n_impl = {"cpu": 2 + with_torch, "gpu": 1 + (with_torch and torch_process.info["cuda"])}
+        n_impl = {"cpu": 4 + with_torch, "gpu": 3 + (with_torch and torch_process.info["cuda"])}
         iterations = args.warmup + args.repeat * (1 + args.lead_in)
         progress = tqdm(total=sum(n_impl[d] for _, _, d in cases) * iterations, desc="bench",
                         unit="it", file=sys.stderr, leave=False, disable=None)
@@ -474,10 +516,12 @@ def _run(args, torch_process: TorchProcess | None, torch_note: str | None) -> di
         runners = make_runners(workload(w, args.small), v, d, args.seed, torch_process)
         samples = time_round_robin(runners, args.warmup, args.repeat, progress, pause, args.lead_in)
         ms = {name: (statistics.median(samples[name]) if name in samples else None) for name in IMPLEMENTATIONS}
-        def ratio(other):
-            return paired_ratio(samples["tinywgan"], samples[other]) if other in samples else None
+        def ratio(ours, theirs):
+            return paired_ratio(samples[ours], samples[theirs]) if theirs in samples else None
         rows.append(dict(workload=w, variant=v, device=d, ms=ms, samples_ms=samples,
-                         ratio_handwritten=ratio("handwritten"), ratio_pytorch=ratio("pytorch")))
+                         ratio_handwritten=ratio("tinywgan", "handwritten"), ratio_pytorch=ratio("tinywgan", "pytorch"),
+                         ratio_textbook=ratio("textbook", "tinywgan"), ratio_usercode=ratio("usercode", "tinywgan"),
+                         ratio_usercode_handwritten=ratio("usercode", "handwritten")))
         del runners
     if progress is not None:
         progress.close()

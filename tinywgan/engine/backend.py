@@ -368,3 +368,18 @@ def checked_index(index, n: int, like):
             index = astype(index, xp.int64)  # n may not fit the index's own type (int8)
             index = xp.where(index < 0, index + n, index)
     return index
+
+
+def matmul(a, b):
+    """``a @ b`` (``xp.matmul``), with broadcast views made compact first. NumPy and CuPy hand a zero-stride
+    operand (the gradient of a mean or a sum is one) to loops of their own instead of BLAS: about 10x
+    slower, and summed in another order, so the same product would round differently with and without a
+    copy. The array API has no strides: other backends get the operands unchanged."""
+    return array_namespace(a, b).matmul(_compact(a), _compact(b))
+
+
+def _compact(x):
+    strides = getattr(x, "strides", None)
+    if strides and 0 in strides and x.size > 1:
+        return array_namespace(x).ascontiguousarray(x)
+    return x
