@@ -1,0 +1,108 @@
+"""The speed layer (tinywgan.fast): switchable, connected at one seam, and number-neutral.
+
+The op table's gradient checks run with it on and off (tests/test_functions.py, the `speed` fixture); here:
+whole training runs give the same logs and weights bit for bit, the switches work, and importing tinywgan
+changes nothing in the process (the memory setting waits for a run).
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import tinywgan as tw
+from tinywgan import data, fast, nn
+from tinywgan.engine.backprop import NO_GRAPH_BACKWARD
+from tinywgan.wgan import WGANConfig, spectral_norm, train
+
+TOY = data.toy_dataset("8gaussians")
+
+
+def _run(lipschitz: str, device: str):
+    rng = tw.Generator(3, device)
+    generator = nn.MLP([2, 16, 16, 2], rng=rng)
+    critic = nn.MLP([2, 16, 16, 1], activation="leaky_relu", rng=rng)
+    if lipschitz == "sn":
+        critic = spectral_norm(critic)
+    config = (WGANConfig.clipping(steps=4, batch_size=32, device=device, progress=False) if lipschitz == "clip"
+              else WGANConfig(lipschitz=lipschitz, steps=4, batch_size=32, device=device, progress=False))
+    log = train(config, TOY.sample, generator, critic).to_dict()
+    log.pop("wall_time")
+    weights = {**{"g." + k: tw.backend.to_numpy(v) for k, v in generator.state_dict().items()},
+               **{"c." + k: tw.backend.to_numpy(v) for k, v in critic.state_dict().items()}}
+    return log, weights
+
+
+@pytest.mark.parametrize("lipschitz", ["gp", "clip", "sn"])
+def test_training_gives_the_same_log_and_weights_with_the_speed_layer_on_and_off(device, lipschitz):
+    assert fast.is_enabled()
+    log_fast, weights_fast = _run(lipschitz, device)
+    with fast.disabled():
+        assert not fast.is_enabled() and not NO_GRAPH_BACKWARD
+        log_textbook, weights_textbook = _run(lipschitz, device)
+    assert fast.is_enabled()
+    assert log_fast == log_textbook  # every logged number, exactly
+    assert weights_fast.keys() == weights_textbook.keys()
+    for name in weights_fast:
+        np.testing.assert_array_equal(weights_fast[name], weights_textbook[name], err_msg=name)
+
+
+def test_user_code_gradients_are_the_same_with_the_speed_layer_on_and_off():
+    """A Sequential critic, the penalty written by hand and backward(): the user's path, not the trainer's."""
+    rng = np.random.default_rng(0)
+    x = tw.tensor(rng.standard_normal((8, 3)), requires_grad=True)
+    grads = []
+    for on in (True, False):
+        fast.enable(memory=False) if on else fast.disable()
+        critic = nn.Sequential(nn.Linear(3, 5, rng=tw.Generator(1), dtype="float64"), nn.ReLU(),
+                               nn.Linear(5, 5, rng=tw.Generator(2), dtype="float64"), nn.LeakyReLU(0.2),
+                               nn.Linear(5, 1, rng=tw.Generator(3), dtype="float64"))
+        (g,) = tw.grad(critic(x).sum(), x, create_graph=True)
+        loss = critic(x).mean() + 10 * (((g * g).sum(axis=1).sqrt() - 1) ** 2).mean()
+        loss.backward()
+        grads.append([p.grad.numpy() for p in critic.parameters()] + [x.grad.numpy()])
+        x.grad = None
+    fast.enable(memory=False)
+    for a, b in zip(*grads):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_the_switches():
+    assert fast.is_enabled() and NO_GRAPH_BACKWARD
+    fast.disable()
+    try:
+        assert not fast.is_enabled() and not NO_GRAPH_BACKWARD
+        assert nn.Sequential.forward is fast._textbook_sequential_forward
+        with fast.disabled():  # nested: stays off, and off after
+            assert not fast.is_enabled()
+        assert not fast.is_enabled()
+    finally:
+        fast.enable(memory=False)
+    assert fast.is_enabled() and nn.Sequential.forward is fast.sequential_forward
+    with pytest.raises(RuntimeError):
+        with fast.disabled():
+            raise RuntimeError("an error inside the block")
+    assert fast.is_enabled()  # put back on the way out
+
+
+def _python(code: str, **env) -> str:
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          env={**os.environ, **env}).stdout.strip()
+
+
+def test_the_environment_variable_switches_it_off_for_a_process():
+    code = "import tinywgan; from tinywgan import fast; print(fast.is_enabled())"
+    assert _python(code, TINYWGAN_FAST="0") == "False"
+    assert _python(code, TINYWGAN_FAST="1") == "True"
+
+
+def test_importing_tinywgan_sets_no_allocator_option():
+    """The memory setting is applied when a run starts (or by fast.enable()), never by the import."""
+    code = ("import tinywgan; from tinywgan.fast import memory; print(memory._applied); "
+            "tinywgan.fast.prepare_run(); print(memory._applied)")
+    first, second = _python(code, TINYWGAN_KEEP_FREED_MEMORY="1").split()
+    assert first == "False"
+    assert second == str(sys.platform.startswith("linux"))
