@@ -19,7 +19,7 @@ W: it points theta back to 0 from anywhere. This chapter
    mu grows JS saturates at log 2 and its slope dies away exponentially, while W = mu grows linearly with
    slope 1 (the vanishing-gradient picture of seed 000).
 
-The JS printed is the halved one, log 2 at most (tinywgan.divergences explains both conventions).
+The JS printed is the halved one, log 2 at most (tinywgan.transport.divergences explains both conventions).
 Run: python chapters/02_divergences.py [--quick] [--out DIR] [--seed N] [--device cpu|gpu]
 """
 from __future__ import annotations

@@ -3,8 +3,10 @@
 Every later chapter trains a critic f_w with gradients, and WGAN-GP needs more than a gradient: its penalty
 lambda * E[(||grad_x f_w(x_hat)|| - 1)^2] (Gulrajani et al. 2017, Eq. 3; seeds 001 and 004 write it out)
 is itself a function of a gradient, and its own gradient with respect to the weights w is what the
-critic's optimizer needs. This chapter opens the engine (tinywgan/autograd.py) and shows, with numbers that
-can be checked by hand, that it delivers both:
+critic's optimizer needs. This chapter opens the engine, tinywgan/engine/ (tensor.py: Tensor and Function;
+ops/: one Function per op; backprop.py: the graph walk). The speed layer tinywgan/fast/ sits beside it, on by
+default, and gives the same numbers; TINYWGAN_FAST=0 (or `with tinywgan.fast.disabled():`) runs the textbook
+engine alone. With numbers that can be checked by hand, the chapter shows that the engine delivers both:
 
 1. a graph: a one-neuron critic f = w2 * tanh(w1 * x + b) is recorded as Functions joined by Tensors, each
    with a *generation*; backward() visits them in decreasing generation and every gradient matches the
@@ -13,8 +15,9 @@ can be checked by hand, that it delivers both:
    returns a gradient that is itself a graph, so x**3 can be differentiated three times: 3x^2, 6x, 6;
 3. checking derivatives: a central difference (L(x + h) - L(x - h)) / 2h has truncation error O(h^2) and
    rounding error O(u / h) (u: the unit roundoff); in float32 their sum never drops below a few 1e-6, in
-   float64 it reaches ~1e-11, which is why gradcheck and gradgradcheck run in float64 (tinywgan/gradcheck.py). The
-   checks pass on the ops the critics use, and they catch a deliberately wrong backward pass;
+   float64 it reaches ~1e-11, which is why gradcheck and gradgradcheck run in float64
+   (tinywgan/engine/gradcheck.py). The checks pass on the ops the critics use, and they catch a deliberately
+   wrong backward pass;
 4. the gradient penalty on a small MLP critic, one step at a time: the interpolates x_hat, grad_x f(x_hat)
    with create_graph=True, its norms, the penalty, penalty.backward() into the weights, and a finite
    difference of the penalty in one weight printed beside the engine's derivative. Without
@@ -247,7 +250,7 @@ def penalty_step_by_step(device: str, seed: int) -> dict:
     print(f"penalty = lambda * mean_i (||grad_i|| - 1)^2 = {GP_WEIGHT:g} * {mean_square:.6f} = "
           f"{penalty.item():.10f}")
     library = gradient_penalty(critic, real, fake, Generator(alpha_seed, device), weight=GP_WEIGHT).item()
-    print(f"  tinywgan.lipschitz.gradient_penalty with the same alpha:  {library:.10f}")
+    print(f"  tinywgan.wgan.gradient_penalty with the same alpha:  {library:.10f}")
 
     # Line 9's gradient in w: penalty.backward() walks the graph that grad(create_graph=True) recorded.
     critic.zero_grad()

@@ -24,7 +24,7 @@ alone, against two *fixed* distributions whose W1 is known, and compares what th
    the interpolates (they cluster at s*), the estimate.
 4. In 2-D the critic is no longer a line: P = the 8 Gaussians of Gulrajani et al.'s toy code, Q = a blob at
    the origin, each a fixed cloud of n points; the GP critic's estimate is compared with the exact W1
-   between the clouds from tinywgan.ot.emd (an optimal assignment).
+   between the clouds from tinywgan.transport.ot.emd (an optimal assignment).
 
 The default run (1000 critic iterations each) takes about half a minute on two CPU cores; --quick (300
 iterations, smaller samples) a few seconds, with the same conclusions.
@@ -190,7 +190,7 @@ def one_dimension(args, steps: int, batch: int, width: int, n_eval: int) -> dict
 
 # --------------------------------------------------------------------------------------------- 2-D
 def two_dimensions(args, n: int, steps: int, width: int) -> dict:
-    """A GP critic (lambda = 100) on two fixed clouds of n points against their exact W1 (ot.emd)."""
+    """A GP critic (lambda = 100) on two fixed clouds of n points against their exact W1 (transport.ot.emd)."""
     rng = Generator(args.seed + 3, args.device)
     cloud_p = toy_dataset("8gaussians").sample(n, rng)
     cloud_q = rng.normal((n, 2), std=BLOB_STD)
@@ -209,7 +209,7 @@ def two_dimensions(args, n: int, steps: int, width: int) -> dict:
     norms = gradient_norms_at_interpolates(critic, p_all, q_all, Generator(args.seed + 4, args.device))
     print(f"\n== 2. Two dimensions: P = 8 Gaussians (radius 1.41), Q = N(0, {BLOB_STD}^2 I), {n} points "
           "each ==")
-    print(f"  exact W1 between the two clouds (optimal assignment, tinywgan.ot.emd) = {w_exact:.4f}")
+    print(f"  exact W1 between the two clouds (optimal assignment, tinywgan.transport.ot.emd) = {w_exact:.4f}")
     print(f"  GP critic (lambda = 100, MLP 2-{width}-{width}-1, {steps} iterations):  E_P f - E_Q f = "
           f"{value:.4f}  ({100 * (value / w_exact - 1):+.1f} %)")
     print(f"  median ||grad f|| at interpolates = {float(np.median(norms)):.3f}; the critic is a cone around")

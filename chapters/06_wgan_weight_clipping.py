@@ -29,7 +29,7 @@ Three things to see in this chapter:
 
 Settings. --paper is the papers' scale (3 hidden layers of 512 units, 100k generator steps; for a GPU).
 The default is what two CPU cores finish in a few minutes: 3 x 128 units and fewer steps
-(tinywgan.experiment.CPU). The clipping recipe itself (RMSprop 5e-5, c = 0.01, n_critic 5, batch 256) is
+(tinywgan.lab.experiment.CPU). The clipping recipe itself (RMSprop 5e-5, c = 0.01, n_critic 5, batch 256) is
 the paper's at every scale. Chapter 7 reruns exactly this run, with the same seed and budget, beside the
 gradient penalty.
 

@@ -13,7 +13,7 @@ norm for leaving 1 at random points between the two distributions:
     x_hat = alpha x_real + (1 - alpha) x_fake,  alpha ~ U[0, 1]                   (Gulrajani et al., Eq. 3)
 
 The penalty contains a gradient, so its own gradient with respect to the critic's weights is a gradient of
-a gradient: the double backprop the engine was built for (tinywgan.lipschitz.gradient_penalty). The
+a gradient: the double backprop the engine was built for (tinywgan.wgan.gradient_penalty). The
 optimizer changes too: Adam instead of RMSprop, and nothing is clipped, so the weights are free to take
 whatever values the critic needs.
 
@@ -35,7 +35,8 @@ This chapter
 Settings. The paper's toy run (--paper: 3 hidden layers of 512 units, 100k steps, Adam lr 1e-4 with betas
 (0.5, 0.9) and lambda 0.1 for the toy sets, as in its released code; for a GPU) would take days on two CPU
 cores. The default takes about 6 minutes there (the target is 10): 3 x 128 units, 8000 generator steps,
-and larger learning rates, 5e-4 for the critic and 2e-4 for the generator (tinywgan.experiment.CPU, CPU_LR, CPU_CRITIC_LR).
+and larger learning rates, 5e-4 for the critic and 2e-4 for the generator (tinywgan.lab.experiment.CPU,
+CPU_LR, CPU_CRITIC_LR).
 Penalty weight 0.1 as in the toy code: with lambda = 10 the toy generator stays collapsed on one mode for
 thousands of steps. Budgets are in generator steps, not wall time, so a run is the same run on every
 machine; the time per step is printed.

@@ -11,7 +11,7 @@ a composition's constant is at most the product of its parts'. ReLU is 1-Lipschi
 and dividing each weight by its spectral norm, W_SN = W / sigma(W) (their Eq. 8), makes every factor 1 and
 the whole critic at most 1-Lipschitz, whatever values the stored W takes. sigma(W) is estimated by one
 step of power iteration per forward pass, with the vector u carried over from the previous step (their
-Algorithm 1; tinywgan.lipschitz.SpectralNorm): W changes little between steps, so one iteration keeps up.
+Algorithm 1; tinywgan.wgan.SpectralNorm): W changes little between steps, so one iteration keeps up.
 There is no second backward pass (the penalty needs one) and no box around the weights.
 
 The bound is only a bound. The product of the layers' norms is reached only when each layer's top

@@ -11,10 +11,10 @@ lr 1e-4, betas (0.5, 0.9)), or with ``--lipschitz clip`` the weight clipping of 
 (Algorithm 1: c = 0.01, RMSprop lr 5e-5, n_critic = 5); batch 64 in both.
 
 The data is MNIST when its files are in ``--data DIR`` (``--download`` fetches them there; nothing touches
-the network without it), else digits rendered offline from matplotlib's fonts (tinywgan.mnist.rendered_digits)
--- the first lines of output say which. The run
+the network without it), else digits rendered offline from matplotlib's fonts
+(tinywgan.data.mnist.rendered_digits) -- the first lines of output say which. The run
 
-1. trains a small MLP digit classifier on the same data, with tinywgan itself (tinywgan.classifier), and
+1. trains a small MLP digit classifier on the same data, with tinywgan itself (tinywgan.lab.classifier), and
    reports its test accuracy: MNIST's test split, or a held-out split of the rendered digits;
 2. trains the WGAN, saving an 8 x 8 grid of samples of one fixed batch of z every ``--snapshot-every``
    steps, a checkpoint as often (``--resume PATH`` continues from one), and at the end a final grid and the
@@ -23,7 +23,8 @@ the network without it), else digits rendered offline from matplotlib's fonts (t
 3. grades samples with the classifier: which digits it sees (all ten? the entropy of the class histogram,
    log 10 = 2.303 nats when they are equally common) and how confident it is on them -- the signs of mode
    collapse and of blurry, digit-less samples, next to the same numbers for real images;
-4. prints the speed: ms per generator iteration and generated images per second.
+4. prints the speed: ms per generator iteration and generated images per second, with the speed layer
+   tinywgan/fast/ (on by default, the same numbers; TINYWGAN_FAST=0 times the textbook engine alone).
 
 Device: ``--device gpu`` (CuPy) is the default when CuPy sees a GPU, else the CPU (NumPy), said at start.
 Default length: 1000 generator steps on the CPU (about 2.5 minutes with one BLAS thread; the digits take shape

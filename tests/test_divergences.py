@@ -1,5 +1,5 @@
-"""tinywgan.divergences: KL, JS (both conventions) and TV against scipy, their support conditions and
-bounds, the parallel-lines closed forms and sample estimates, and the numbers chapter 2 prints."""
+"""tinywgan.transport.divergences: KL, JS (both conventions) and TV against scipy, their support
+conditions and bounds, the parallel-lines closed forms and sample estimates, and the numbers chapter 2 prints."""
 from __future__ import annotations
 
 import contextlib

@@ -1,5 +1,5 @@
-"""tinywgan.ot: exact W1 four ways in 1-D against scipy and POT, the metric axioms, emd, Sinkhorn on every
-backend, plan checks, input validation, and the numbers chapter 1 prints."""
+"""tinywgan.transport.ot: exact W1 four ways in 1-D against scipy and POT, the metric axioms, emd, Sinkhorn
+on every backend, plan checks, input validation, and the numbers chapter 1 prints."""
 from __future__ import annotations
 
 import math
@@ -7,7 +7,7 @@ import re
 import warnings
 
 import numpy as np
-import ot as pot  # the POT library: a test oracle only (tinywgan.ot is imported as `tot`)
+import ot as pot  # the POT library: a test oracle only (tinywgan.transport.ot is imported as `tot`)
 import pytest
 import scipy.spatial.distance
 import scipy.stats

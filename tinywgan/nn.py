@@ -204,7 +204,7 @@ class Linear(Module):
     * ``"glorot_uniform"``: W ~ U(-sqrt(6/(fan_in+fan_out)), +) (Glorot & Bengio 2010), b = 0.
 
     The last two are the initialisations Gulrajani et al.'s toy code uses (He for ReLU layers, Glorot for the
-    rest). Weights are drawn from ``rng`` (a :class:`tinywgan.backend.Generator`), so a seed fixes them.
+    rest). Weights are drawn from ``rng`` (a :class:`tinywgan.engine.backend.Generator`), so a seed fixes them.
     """
 
     def __init__(self, in_features: int, out_features: int, rng: backend.Generator | None = None,

@@ -2,8 +2,8 @@
 
 This is what the engine automates. Every backward step below is derived in a comment, the gradient
 penalty's second-order backward included, and ``python -m tinywgan.bench`` times it against the engine
-(and against PyTorch when installed, :mod:`tinywgan.torch_reference`). What the three share, the
-workloads, the initial weights and the random draws of a step, is in :mod:`tinywgan.workloads`.
+(and against PyTorch when installed, :mod:`tinywgan.bench.torch_reference`). What the three share, the
+workloads, the initial weights and the random draws of a step, is in :mod:`tinywgan.bench.workloads`.
 
 Conventions (shared with ``tinywgan.nn.Linear``, so the same weights load into all three):
 
@@ -19,8 +19,9 @@ Conventions (shared with ``tinywgan.nn.Linear``, so the same weights load into a
 
 Speed, without hiding the math: scratch arrays come from a :class:`Workspace` and are written with
 ``out=`` (the same buffers every step: no allocation, and they stay in the caches; without
-:func:`tinywgan.backend.keep_freed_memory`, which importing tinywgan applies, a fresh ~1 MB temporary would
-also cost page faults); activation slopes are float masks, ``(z > 0)`` written into a float array, not ``np.where``
+:func:`tinywgan.fast.memory.keep_freed_memory`, which the speed layer applies when a training run or the
+bench starts, never on ``import tinywgan``, a fresh ~1 MB temporary would also cost page faults);
+activation slopes are float masks, ``(z > 0)`` written into a float array, not ``np.where``
 (20x slower); a product with a 1-wide matrix (the critic's last layer) is a broadcast, not a matmul
 with inner dimension 1, which OpenBLAS runs some 50x under its peak (4x slower than the broadcast).
 """

@@ -3,7 +3,7 @@
 One iteration is what :func:`tinywgan.wgan.train` runs per generator step: ``n_critic = 5`` critic steps and
 one generator step (Gulrajani et al. 2017, Algorithm 1; Arjovsky et al. 2017, Algorithm 1). It is timed for
 
-* two workloads (:data:`tinywgan.workloads.WORKLOADS`): ``toy``, the MLPs 2-512-512-512 of Gulrajani et
+* two workloads (:data:`tinywgan.bench.workloads.WORKLOADS`): ``toy``, the MLPs 2-512-512-512 of Gulrajani et
   al.'s ``gan_toy.py`` at batch 256 on 8 Gaussians; ``mnist``, generator 128-512-512-512-784 (tanh out) and
   critic 784-512-512-512-1 (LeakyReLU 0.2) at batch 64, on a stand-in for MNIST: 2,048 fixed images of
   uniform pixels in [-1, 1], batches drawn by index as chapter 09 draws MNIST's (the time does not depend
@@ -11,8 +11,8 @@ one generator step (Gulrajani et al. 2017, Algorithm 1; Arjovsky et al. 2017, Al
 * two variants: ``gp`` (gradient penalty, Adam 1e-4, betas (0.5, 0.9), lambda = the workload's: toy 0.1,
   mnist 10) and ``clip`` (RMSprop 5e-5, weight clipping c = 0.01, no penalty);
 * three implementations, started from the same initial weights: tinywgan (``WGANTrainer.iteration``, the
-  code users run), the hand-derived NumPy iteration with no autograd (:mod:`tinywgan.handwritten`) and,
-  when it is installed, PyTorch (:mod:`tinywgan.torch_reference`; never a dependency);
+  code users run), the hand-derived NumPy iteration with no autograd (:mod:`tinywgan.bench.handwritten`) and,
+  when it is installed, PyTorch (:mod:`tinywgan.bench.torch_reference`; never a dependency);
 * on the CPU (NumPy) and, when CuPy sees a GPU, on the GPU (tinywgan on CuPy, PyTorch on CUDA).
 
 Before any timing, each (workload, variant) is checked: on one fixed (real, fake, alpha) batch in float64,
@@ -26,7 +26,7 @@ right after an untimed one of the same implementation (``--lead-in``, default 1:
 training loop, whatever ran before); the table gives the median over
 the repeats, and each ratio is the median of the ratios within a round (:func:`paired_ratio`: the two
 iterations of a round met the same load). On a GPU the device is synchronised before each reading of the
-clock. PyTorch runs in a child process (:class:`~tinywgan.torch_reference.TorchProcess`), which times its
+clock. PyTorch runs in a child process (:class:`~tinywgan.bench.torch_reference.TorchProcess`), which times its
 own iterations: with PyTorch's OpenMP pool and NumPy's OpenBLAS pool in one process, each pool's threads
 polled for work on the cores the other was using, and on a two-core machine the two-thread ratios swung by
 20% between runs. For the same reason each implementation's turn starts after a pause (0.25 s; none with one
@@ -35,13 +35,13 @@ threads have stopped polling.
 
 Threads: ``--threads N`` sets the BLAS (OpenBLAS / MKL / OpenMP) thread count and PyTorch's (without it,
 PyTorch gets as many threads as NumPy's BLAS has): as a script, before NumPy loads; called in-process
-(``main([...])``), at run time, and put back when ``main`` returns (:mod:`tinywgan.threads`). The header
+(``main([...])``), at run time, and put back when ``main`` returns (:mod:`tinywgan.bench.threads`). The header
 prints the count in force. On a shared machine, BLAS threads that wait for a descheduled sibling can make
 multi-threaded timings swing 10x from run to run; ``--threads 1`` gives steady numbers.
 
 ``python -m tinywgan.bench --quick`` (CI: 1 warm-up, 2 timed iterations, 1 thread, the real sizes) checks
 the gradients; timings are printed, never asserted. ``--small`` (hidden layers of 64, batch 32) is for the
-tests. PyTorch on the GPU row runs :class:`~tinywgan.torch_reference.TorchWGAN`'s own steps on CUDA, the
+tests. PyTorch on the GPU row runs :class:`~tinywgan.bench.torch_reference.TorchWGAN`'s own steps on CUDA, the
 batch drawn on the host.
 """
 from __future__ import annotations
@@ -122,7 +122,7 @@ def wgan_config(wl: Workload, variant: str, device: str = "cpu", seed: int = 0) 
 
 def real_sampler(wl: Workload) -> Callable:
     """``sample_real(n, rng)`` for :class:`~tinywgan.wgan.WGANTrainer`: 8 Gaussians for ``toy``; for
-    ``mnist`` the hand-written bench's stand-in (:func:`tinywgan.workloads.stand_in_images`), on the
+    ``mnist`` the hand-written bench's stand-in (:func:`tinywgan.bench.workloads.stand_in_images`), on the
     device, drawn by index as chapter 09 draws MNIST batches."""
     if wl.name == "toy":
         return toy_dataset("8gaussians").sample
@@ -162,10 +162,10 @@ def check_gradients(wl: Workload, variant: str, device: str = "cpu", seed: int =
     """Check, in float64 on one fixed batch, that tinywgan's gradients equal the hand-derived ones:
 
     * the critic's ``d/dtheta [mean f(x~) - mean f(x) + lambda mean (||grad f(x_hat)|| - 1)^2]``
-      (no penalty for ``clip``), tinywgan by ``backward()`` through :func:`~tinywgan.lipschitz.gradient_penalty`
-      with the same ``alpha``, against :func:`tinywgan.handwritten.critic_gradients`;
-    * the generator's ``d/dtheta [-mean f(g(z))]`` against :func:`tinywgan.handwritten.generator_gradients`;
-    * PyTorch's, for both, computed in ``torch_process`` (a :class:`~tinywgan.torch_reference.TorchProcess`)
+      (no penalty for ``clip``), tinywgan by ``backward()`` through :func:`~tinywgan.wgan.gradient_penalty`
+      with the same ``alpha``, against :func:`tinywgan.bench.handwritten.critic_gradients`;
+    * the generator's ``d/dtheta [-mean f(g(z))]`` against :func:`tinywgan.bench.handwritten.generator_gradients`;
+    * PyTorch's, for both, computed in ``torch_process`` (a :class:`~tinywgan.bench.torch_reference.TorchProcess`)
       when one is given and ``device`` is the CPU.
 
     Returns ``{"workload", "variant", "device", "passed", "max_rel_error", "torch_checked"}``; raises
@@ -460,7 +460,7 @@ def main(argv=None) -> dict:
     it with ``--json``). Raises :class:`GradientMismatch` when the implementations disagree.
 
     PyTorch, when installed and not ``--no-torch``, runs in a child process
-    (:class:`~tinywgan.torch_reference.TorchProcess`) with the same thread count as NumPy's BLAS; if it
+    (:class:`~tinywgan.bench.torch_reference.TorchProcess`) with the same thread count as NumPy's BLAS; if it
     cannot start there, the bench says why and goes on without it."""
     args = parse_args(argv)
     restore = set_blas_threads(args.threads) if args.threads else (lambda: None)

@@ -61,7 +61,7 @@ def set_blas_threads(n: int):
     """Set NumPy's BLAS to ``n`` threads at run time (threadpoolctl if installed, else OpenBLAS's own
     setter). Returns a function that puts back the previous count. (PyTorch, loaded only in the bench's
     child process, gets its count from that process's environment, set by
-    :class:`~tinywgan.torch_reference.TorchProcess`.)"""
+    :class:`~tinywgan.bench.torch_reference.TorchProcess`.)"""
     try:
         from threadpoolctl import threadpool_limits
         limits = threadpool_limits(limits=n, user_api="blas")

@@ -4,9 +4,9 @@ PyTorch is never a dependency of tinywgan: this module imports without it (:func
 whether a ``torch`` package is there, :func:`torch_available` whether it imports), and ``torch`` is
 imported only when a :class:`TorchWGAN` is built. :class:`TorchProcess` sets the thread count.
 
-It mirrors :class:`tinywgan.handwritten.HandwrittenWGAN` step for step: the same initial weights (our
+It mirrors :class:`tinywgan.bench.handwritten.HandwrittenWGAN` step for step: the same initial weights (our
 ``(in, out)`` matrices, transposed into ``nn.Linear``'s ``(out, in)``), the same random draws from the
-same NumPy generator (:func:`~tinywgan.workloads.draw_critic_inputs`), ``torch.optim.Adam`` or
+same NumPy generator (:func:`~tinywgan.bench.workloads.draw_critic_inputs`), ``torch.optim.Adam`` or
 ``torch.optim.RMSprop`` with the variant's settings, and the gradient penalty by double backprop
 (``torch.autograd.grad(..., create_graph=True)``), as in Gulrajani et al.'s reference code.
 
@@ -63,7 +63,7 @@ class TorchWGAN:
     """One WGAN iteration (``n_critic`` critic steps, one generator step) in PyTorch (on the CPU;
     :func:`torch_wgan` moves one to another device).
 
-    Same arguments as :class:`tinywgan.handwritten.HandwrittenWGAN`; the weights' dtype (float32 or
+    Same arguments as :class:`tinywgan.bench.handwritten.HandwrittenWGAN`; the weights' dtype (float32 or
     float64) is the dtype of the whole computation.
     """
 

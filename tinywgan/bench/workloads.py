@@ -1,10 +1,10 @@
 """The bench's workloads, shared by its three implementations: what is trained, on what, from which weights.
 
-:mod:`tinywgan.handwritten` (the iteration derived by hand), :mod:`tinywgan.torch_reference` (PyTorch) and
-:mod:`tinywgan.bench` (which times them against tinywgan) all start here, so that they compute the same
-thing: the networks and batch of a :class:`Workload` (``toy``, ``mnist``), the optimizer settings of a
-variant (``gp``, ``clip``), the initial weights (PyTorch's default initialisation, drawn once in NumPy and
-loaded into every implementation) and the random draws of a step, in one fixed order.
+:mod:`tinywgan.bench.handwritten` (the iteration derived by hand), :mod:`tinywgan.bench.torch_reference`
+(PyTorch) and :mod:`tinywgan.bench.runner` (which times them against tinywgan) all start here, so that they
+compute the same thing: the networks and batch of a :class:`Workload` (``toy``, ``mnist``), the optimizer
+settings of a variant (``gp``, ``clip``), the initial weights (PyTorch's default initialisation, drawn once in
+NumPy and loaded into every implementation) and the random draws of a step, in one fixed order.
 
 Weights are a list of layers ``[(W_1, b_1), ..., (W_L, b_L)]`` with ``W`` of shape ``(in, out)`` and ``b``
 of shape ``(out,)``: ``y = x @ W + b``, the convention of ``tinywgan.nn.Linear``.
@@ -112,7 +112,7 @@ _STAND_IN: dict = {}
 
 def sample_real(workload: Workload, rng: np.random.Generator, dtype=np.float32):
     """A batch of real data: 8 gaussians for ``toy``; for ``mnist`` ``batch_size`` images of
-    :func:`stand_in_images` at random indices (the real loader is :mod:`tinywgan.mnist`)."""
+    :func:`stand_in_images` at random indices (the real loader is :mod:`tinywgan.data.mnist`)."""
     if workload.name == "toy":
         return sample_eight_gaussians(rng, workload.batch_size, dtype)
     images = stand_in_images(workload.data_dim, dtype)
@@ -138,7 +138,8 @@ def draw_generator_noise(workload, rng, dtype=np.float32):
 def resolve_setup(workload, variant, critic, generator, gp_weight, seed):
     """(workload, gp_weight, critic layers, generator layers) with the defaults filled in: the workload by
     name, the penalty weight of the workload, PyTorch-initialised weights from ``seed`` where none are given.
-    Shared by :class:`tinywgan.handwritten.HandwrittenWGAN` and :class:`tinywgan.torch_reference.TorchWGAN`."""
+    Shared by :class:`tinywgan.bench.handwritten.HandwrittenWGAN` and
+    :class:`tinywgan.bench.torch_reference.TorchWGAN`."""
     workload = WORKLOADS[workload] if isinstance(workload, str) else workload
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {sorted(VARIANTS)}; got {variant!r}")

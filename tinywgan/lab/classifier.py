@@ -101,7 +101,7 @@ def train_classifier(images, labels, *, steps: int = 2000, batch_size: int = 128
 
     ``images``: (n, 784) floats in [-1, 1] (the layout of :func:`tinywgan.data.mnist.load_digits`), ``labels``:
     (n,) integers 0..9, both on one device; the classifier is built and trained there. Minibatches walk
-    through the data in epochs, each in a fresh random order. One :class:`~tinywgan.backend.Generator`
+    through the data in epochs, each in a fresh random order. One :class:`~tinywgan.engine.backend.Generator`
     seeded with ``seed`` draws the weights and the orders, so a seed fixes the result.
     """
     if tuple(images.shape[:1]) != tuple(labels.shape) or images.ndim != 2:

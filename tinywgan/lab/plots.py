@@ -1,7 +1,7 @@
 """The figures chapters 06-08 save, drawn from :class:`tinywgan.lab.experiment.ToyRun` objects.
 
 Each function takes runs and a path, writes one PNG and closes its figure; matplotlib is imported inside,
-so importing this module costs nothing (and the chapters pick the Agg backend first, via tinywgan.cli).
+so importing this module costs nothing (and the chapters pick the Agg backend first, via tinywgan.lab.cli).
 
 * :func:`snapshots_figure`: generated samples over the data, on the critic's contours, at several steps;
 * :func:`w_tracking_figure`: the critic's W estimate beside the exact W1 over training, and one against

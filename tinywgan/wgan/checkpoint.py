@@ -58,7 +58,7 @@ def save(path, **items) -> Path:
     """Write ``items`` to the checkpoint file ``path`` (used as given; ``.npz`` is the customary suffix).
 
     Each keyword is an item: a :class:`~tinywgan.nn.Module` (its parameters and buffers), an
-    :class:`~tinywgan.optim.Optimizer` (its state_dict), a :class:`~tinywgan.backend.Generator` (its state,
+    :class:`~tinywgan.optim.Optimizer` (its state_dict), a :class:`~tinywgan.engine.backend.Generator` (its state,
     so the random stream continues), or anything else, kept as metadata: numbers, strings, booleans, None,
     and lists and dicts of them (JSON: tuples come back as lists, dict keys as strings; NumPy scalars are
     stored as Python numbers). Arrays are copied to the host. Returns the path.

@@ -158,7 +158,7 @@ class WGANTrainer:
     :meth:`iteration` is one generator iteration (n_critic critic iterations, then one generator update);
     :func:`train` loops over it with a progress bar, checkpoints and a log, and ``python -m tinywgan.bench``
     times it. ``sample_real(n, rng)`` returns n real samples (an array on ``config.device``); the noise is
-    N(0, I) of size ``config.noise_dim``. One :class:`tinywgan.backend.Generator` seeded with ``config.seed``
+    N(0, I) of size ``config.noise_dim``. One :class:`tinywgan.engine.backend.Generator` seeded with ``config.seed``
     draws the data, the noise and the interpolation weights, so a seed fixes the run.
     """
 

@@ -309,7 +309,7 @@ def log_sigmoid(x):
 
 def clip(x, low: float, high: float):
     """x clipped into [low, high]; the gradient is 0 outside (Arjovsky et al. 2017 clip the *weights* with
-    :func:`tinywgan.lipschitz.clip_weights`, which acts on the arrays, not on the graph)."""
+    :func:`tinywgan.wgan.clip_weights`, which acts on the arrays, not on the graph)."""
     if not low <= high:
         raise ValueError(f"clip: low must be <= high; got low={low}, high={high}")
     return Clip(low, high)(x)
