@@ -375,7 +375,7 @@ def matmul(a, b):
     operand (the gradient of a mean or a sum is one) to loops of their own instead of BLAS: about 10x
     slower, and summed in another order, so the same product would round differently with and without a
     copy. The array API has no strides: other backends get the operands unchanged."""
-    return array_namespace(a, b).matmul(_compact(a), _compact(b))
+    return array_namespace(a).matmul(_compact(a), _compact(b))  # the op has checked that b's backend is a's
 
 
 def _compact(x):

@@ -98,7 +98,8 @@ def _backprop(outputs: Sequence[Tensor], grad_outputs: list, inputs, create_grap
             for x, gx, needed in zip(f.inputs, gxs, f.needs_input_grad):
                 if not needed or gx is None:
                     continue
-                gx = sum_to(gx, x.shape)  # undo broadcasting, once for every op
+                if gx.data.shape != x.data.shape:
+                    gx = sum_to(gx, x.shape)  # undo broadcasting, once for every op
                 key = id(x)
                 grads[key] = grads[key] + gx if key in grads else gx  # never in place: gx may be shared
                 visit(x)

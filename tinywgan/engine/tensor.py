@@ -207,12 +207,14 @@ class Function:
 
     def __call__(self, *inputs) -> Tensor:
         inputs = as_tensors(inputs)
-        self.xp = backend.array_namespace(*[x.data for x in inputs])
-        out = Tensor(self.forward(*[x.data for x in inputs]))
-        if _grad_enabled and any(x.requires_grad for x in inputs):  # record the graph
+        arrays = [x.data for x in inputs]
+        self.xp = backend.array_namespace(*arrays)
+        out = Tensor(self.forward(*arrays))
+        needs = tuple([x.requires_grad for x in inputs])
+        if _grad_enabled and True in needs:  # record the graph
             self.inputs = inputs
-            self.needs_input_grad = tuple(x.requires_grad for x in inputs)
-            self.generation = max(x.generation for x in inputs)
+            self.needs_input_grad = needs
+            self.generation = max([x.generation for x in inputs])
             out.requires_grad = True
             out.creator = self
             out.generation = self.generation + 1
@@ -237,6 +239,8 @@ class Function:
 
 def as_tensors(inputs) -> tuple:
     """Wrap arrays and Python numbers as constant tensors; numbers take the dtype of the tensor operands."""
+    if all([isinstance(x, Tensor) for x in inputs]):
+        return inputs
     ref = next((x for x in inputs if isinstance(x, Tensor)), None)
     out = []
     for x in inputs:

@@ -1,4 +1,4 @@
-"""No-graph backward passes of the hot ops: the same formulas as their textbook ``backward``, on raw arrays.
+"""No-graph backward passes: the same formulas as the ops' textbook ``backward``, on raw arrays.
 
 When the walk records no graph (a plain ``loss.backward()``, or the last walk of a gradient penalty), a
 textbook backward still pays the Python cost of the Tensor ops it is written with (~3 us each) only to
@@ -7,7 +7,9 @@ in :data:`tinywgan.engine.backprop.NO_GRAPH_BACKWARD` by :func:`tinywgan.fast.en
 """
 from __future__ import annotations
 
-from ..engine.ops import LeakyReLU, Linear, MatMul, ReLU, Transpose
+from ..engine.ops import (BroadcastTo, Div, LeakyReLU, Linear, MatMul, Max, Mean, Mul, Neg, Norm, Pow, ReLU, Reshape,
+                          Sqrt, Sub, Sum, SumTo, Tanh, Transpose)
+from ..engine.ops.axes import _kept_shape
 from ..engine.tensor import Tensor
 from .fused import LinearAct
 from .kernels import matmul, mT
@@ -51,5 +53,96 @@ def mask_backward(f: LeakyReLU, gy: Tensor):
     return Tensor(gy.data * f.mask)
 
 
+# The small ops a gradient penalty's recorded backward pass is made of, walked again without a graph: each
+# computes its textbook backward's formula, operation for operation, on the arrays.
+
+def _wrap(*arrays):
+    return tuple(None if a is None else Tensor(a) for a in arrays)
+
+
+def sub_backward(f: Sub, gy):
+    return gy, (Tensor(-gy.data) if f.needs_input_grad[1] else None)
+
+
+def mul_backward(f: Mul, gy):
+    (a, b), (need_a, need_b) = f.inputs, f.needs_input_grad
+    return _wrap(gy.data * b.data if need_a else None, gy.data * a.data if need_b else None)
+
+
+def div_backward(f: Div, gy):
+    ga = gy.data / f.inputs[1].data
+    return _wrap(ga, -ga * f.outputs[0].data if f.needs_input_grad[1] else None)
+
+
+def neg_backward(f: Neg, gy):
+    return Tensor(-gy.data)
+
+
+def pow_backward(f: Pow, gy):
+    x = f.inputs[0].data
+    if f.c == 2:
+        return Tensor(gy.data * (2 * x))
+    c1 = f.c - 1
+    return Tensor(gy.data * (f.c * (x * x if c1 == 2 else x ** c1)))
+
+
+def sqrt_backward(f: Sqrt, gy):
+    return Tensor(gy.data / (2 * f.outputs[0].data))
+
+
+def tanh_backward(f: Tanh, gy):
+    y = f.outputs[0].data
+    return Tensor(gy.data * (1 - y * y))
+
+
+def transpose_backward(f: Transpose, gy):
+    inverse = [0] * len(f.axes)
+    for i, a in enumerate(f.axes):
+        inverse[a] = i
+    return Tensor(f.xp.permute_dims(gy.data, tuple(inverse)))
+
+
+def reshape_backward(f: Reshape, gy):
+    return Tensor(f.xp.reshape(gy.data, f.inputs[0].shape))
+
+
+def broadcast_back(f, g):
+    """``g`` (reduced over f.axes) reshaped with those axes kept and broadcast back to f's input shape."""
+    x = f.inputs[0]
+    return f.xp.broadcast_to(f.xp.reshape(g, _kept_shape(x.shape, f.axes)), x.shape)
+
+
+def sum_backward(f: Sum, gy):
+    return Tensor(broadcast_back(f, gy.data))
+
+
+def mean_backward(f: Mean, gy):
+    x, n = f.inputs[0], 1
+    for a in f.axes:
+        n *= x.shape[a]
+    return Tensor(f.xp.broadcast_to(f.xp.reshape(gy.data, _kept_shape(x.shape, f.axes)) * (1.0 / n), x.shape))
+
+
+def max_backward(f: Max, gy):
+    return Tensor(broadcast_back(f, gy.data) * f.share)
+
+
+def sum_to_backward(f: SumTo, gy):
+    return Tensor(f.xp.broadcast_to(gy.data, f.inputs[0].shape))
+
+
+def broadcast_to_backward(f: BroadcastTo, gy):
+    return gy
+
+
+def norm_backward(f: Norm, gy):
+    x = f.inputs[0]
+    kept = _kept_shape(x.shape, f.axes)
+    return Tensor(x.data * (f.xp.reshape(gy.data, kept) / f.xp.reshape(f.outputs[0].data, kept)))
+
+
 TABLE = {Linear: linear_backward, LinearAct: linear_act_backward, MatMul: matmul_backward,
-         LeakyReLU: mask_backward, ReLU: mask_backward}
+         LeakyReLU: mask_backward, ReLU: mask_backward, Sub: sub_backward, Mul: mul_backward, Div: div_backward,
+         Neg: neg_backward, Pow: pow_backward, Sqrt: sqrt_backward, Tanh: tanh_backward,
+         Transpose: transpose_backward, Reshape: reshape_backward, Sum: sum_backward, Mean: mean_backward,
+         Max: max_backward, SumTo: sum_to_backward, BroadcastTo: broadcast_to_backward, Norm: norm_backward}
