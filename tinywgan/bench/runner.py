@@ -463,6 +463,7 @@ def main(argv=None) -> dict:
     (:class:`~tinywgan.bench.torch_reference.TorchProcess`) with the same thread count as NumPy's BLAS; if it
     cannot start there, the bench says why and goes on without it."""
     args = parse_args(argv)
+    fast.prepare_run()  # the speed layer's memory setting, as a training run gets it
     restore = set_blas_threads(args.threads) if args.threads else (lambda: None)
     torch_process = torch_note = None
     try:
