@@ -21,6 +21,15 @@ from tinywgan.wgan import WGANConfig, spectral_norm, train
 TOY = data.toy_dataset("8gaussians")
 
 
+@pytest.fixture(autouse=True)
+def layer_on():
+    """Each test starts with the layer on (also under TINYWGAN_FAST=0) and leaves it as it found it."""
+    was = fast.is_enabled()
+    fast.enable(memory=False)
+    yield
+    fast.enable(memory=False) if was else fast.disable()
+
+
 def _run(lipschitz: str, device: str):
     rng = tw.Generator(3, device)
     generator = nn.MLP([2, 16, 16, 2], rng=rng)
@@ -103,6 +112,6 @@ def test_importing_tinywgan_sets_no_allocator_option():
     """The memory setting is applied when a run starts (or by fast.enable()), never by the import."""
     code = ("import tinywgan; from tinywgan.fast import memory; print(memory._applied); "
             "tinywgan.fast.prepare_run(); print(memory._applied)")
-    first, second = _python(code, TINYWGAN_KEEP_FREED_MEMORY="1").split()
+    first, second = _python(code, TINYWGAN_FAST="1", TINYWGAN_KEEP_FREED_MEMORY="1").split()
     assert first == "False"
     assert second == str(sys.platform.startswith("linux"))
