@@ -96,7 +96,6 @@ OPS = [
     ("exp", tw.exp, unary(), None),
     ("log", tw.log, unary(lambda s: arrays(s, 0.3, 3.0)), None),
     ("sqrt", tw.sqrt, unary(lambda s: arrays(s, 0.3, 3.0)), None),
-    ("abs", tw.abs, unary(nonzero), None),
     ("tanh", tw.tanh, unary(), None),
     ("sigmoid", tw.sigmoid, unary(lambda s: arrays(s, -5, 5)), None),
     ("relu", tw.relu, unary(nonzero), None),

@@ -12,7 +12,7 @@ from . import fast, nn, optim
 from .engine import (Function, Tensor, backend, enable_grad, grad, is_grad_enabled, no_grad, ones, rand, randn,
                      tensor, zeros)
 from .engine.backend import Generator, gpu_available
-from .engine.ops import (abs, add, broadcast_to, clip, concatenate, div, exp, getitem, leaky_relu, linear, log,
+from .engine.ops import (add, broadcast_to, clip, concatenate, div, exp, getitem, leaky_relu, linear, log,
                          log_sigmoid, matmul, matrix_transpose, max, mean, mul, neg, norm, pow,
                          relu, reshape, sigmoid, softplus, sqrt, stack, sub, sum, sum_to, tanh, transpose)
 

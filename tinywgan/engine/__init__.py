@@ -1,9 +1,10 @@
 """The textbook autograd engine: reverse mode with broadcasting and double backprop.
 
-Read it in this order: :mod:`.backend` (one array interface for NumPy, CuPy and array_api_strict),
-:mod:`.tensor` (Tensor, Function, grad mode), :mod:`.creation` (tensor, zeros, randn...), :mod:`.ops` (one small Function per op), :mod:`.backprop` (the
-graph walk), :mod:`.gradcheck` (finite-difference checks of it all). The speed layer, :mod:`tinywgan.fast`,
-sits beside it and changes no number.
+Read it in this order: :mod:`.tensor` (Tensor, Function, grad mode), :mod:`.ops` (one small Function per
+op), :mod:`.backprop` (the graph walk): together about 600 lines of code. Beside them: :mod:`.backend` (one
+array interface for NumPy, CuPy and array_api_strict), :mod:`.creation` (tensor, zeros, randn, ...),
+:mod:`.checks` (the ops' argument checks) and :mod:`.gradcheck` (finite-difference checks of it all). The
+speed layer, :mod:`tinywgan.fast`, sits beside the engine and changes no number.
 """
 from . import backend, ops
 from .backprop import NO_GRAPH_BACKWARD, backward, grad

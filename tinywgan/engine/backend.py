@@ -330,6 +330,17 @@ def clip_in_place(x, low: float, high: float):
     return xp.clip(x, low, high)
 
 
+def array_of(data):
+    """``data`` itself when it is an array of a backend; numbers and lists as a NumPy array (:func:`as_array`)."""
+    if type(data) in NAMESPACE_OF_TYPE:
+        return data
+    try:
+        array_namespace(data)  # an array of a backend not seen yet: its type is remembered
+        return data
+    except TypeError:
+        return as_array(data)
+
+
 def as_array(data, dtype=None, device: str = "cpu"):
     """Python numbers, lists and arrays of any backend -> an array on ``device``.
 
@@ -348,6 +359,28 @@ def as_array(data, dtype=None, device: str = "cpu"):
         raise TypeError(f"cannot make a tensor from {type(data).__name__} (dtype {host.dtype})")
     arr = xp.asarray(host)
     return arr if dtype is None else xp.asarray(arr, dtype=dtype_of(xp, dtype))
+
+
+def is_array_index(index) -> bool:
+    """Whether ``index`` is an array (or list) of indices rather than basic indexing."""
+    return not isinstance(index, (int, slice, tuple, type(None), type(Ellipsis)))
+
+
+def canonical_index(index, x):
+    """``index`` for ``x[index]`` in a form every backend reads alike: a list becomes an array, a 1-D
+    integer array along axis 0 is checked (:func:`checked_index`), and basic indexing (ints, slices, None,
+    ...) gets its trailing Ellipsis made explicit (the standard asks for it; NumPy implies it)."""
+    if isinstance(index, list):
+        index = array_namespace(x).asarray(index)
+    if is_array_index(index):
+        if x.ndim == 0:
+            raise IndexError("getitem: an array index selects along axis 0; the tensor is 0-d")
+        return checked_index(index, x.shape[0], x)
+    index = index if isinstance(index, tuple) else (index,)
+    if any(is_array_index(i) for i in index):
+        raise TypeError("getitem: only one integer array, alone (selecting along axis 0), is supported; "
+                        "combine it with basic indexing in two steps")
+    return index if any(i is Ellipsis for i in index) else index + (Ellipsis,)
 
 
 def checked_index(index, n: int, like):

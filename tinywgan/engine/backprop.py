@@ -58,8 +58,7 @@ def grad(outputs, inputs, grad_outputs=None, create_graph: bool = False, allow_u
     return tuple(_backprop(outputs, list(grad_outputs), inputs, create_graph, allow_unused))
 
 
-def _backprop(outputs: Sequence[Tensor], grad_outputs: list, inputs, create_graph: bool,
-              allow_unused: bool):
+def _backprop(outputs: Sequence[Tensor], grad_outputs: list, inputs, create_graph: bool, allow_unused: bool):
     """Walk the graph from ``outputs`` back to ``inputs`` (or to every leaf when ``inputs`` is None)."""
     checks.same_length(grad_outputs, outputs)
     grads: dict[int, Tensor] = {}  # id(tensor) -> gradient accumulated so far
@@ -89,8 +88,7 @@ def _backprop(outputs: Sequence[Tensor], grad_outputs: list, inputs, create_grap
         while heap:
             _, _, f, y = heapq.heappop(heap)
             gy = grads[id(y)] if id(y) in targets else grads.pop(id(y))
-            f.needs_input_grad = tuple(x.requires_grad if reaches is None else id(x) in reaches
-                                       for x in f.inputs)
+            f.needs_input_grad = tuple(x.requires_grad if reaches is None else id(x) in reaches for x in f.inputs)
             no_graph = None if create_graph else NO_GRAPH_BACKWARD.get(type(f))
             gxs = f.backward(gy) if no_graph is None else no_graph(f, gy)
             if not isinstance(gxs, tuple):

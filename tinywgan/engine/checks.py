@@ -6,6 +6,14 @@ from __future__ import annotations
 from . import backend
 
 
+def can_require_grad(data, creator, requires_grad: bool) -> None:
+    """A tensor may require grad when its array is floating point; a non-leaf (one with a creator) must."""
+    if creator is not None and not requires_grad:
+        raise ValueError("requires_grad_(False) on a non-leaf tensor; use .detach()")
+    if requires_grad and backend.dtype_kind(data.dtype) != "f":
+        raise TypeError(f"requires_grad=True needs a floating-point array; got dtype {data.dtype}")
+
+
 def axes(axis, ndim: int) -> tuple:
     """``axis`` (None: all, an int, or a tuple; negative counts from the end) as sorted non-negative axes."""
     if axis is None:

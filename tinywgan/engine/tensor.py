@@ -16,9 +16,10 @@ operators are installed once the ops exist.
 from __future__ import annotations
 
 import contextlib
+import math
 import weakref
 
-from . import backend
+from . import backend, checks
 
 # ---------------------------------------------------------------------------------------------------------
 # Grad mode: whether operations record the graph.
@@ -63,6 +64,7 @@ class Tensor:
     ``requires_grad``  whether gradients flow to (and through) this tensor
     ``creator``        the Function whose output this is (``None`` for leaves and constants)
     ``generation``     0 for leaves; ``creator.generation + 1`` otherwise (orders the graph walk)
+    ``name``           an optional label
 
     The operators (``+ - * / @ ** []``), the methods that are ops (``sum``, ``mean``, ``reshape``, ``T``...)
     and ``backward()`` are installed by :mod:`tinywgan.engine.ops` and :mod:`tinywgan.engine.backprop`.
@@ -75,19 +77,14 @@ class Tensor:
     def __init__(self, data, requires_grad: bool = False, name: str | None = None):
         if isinstance(data, Tensor):
             raise TypeError("Tensor(data): data is already a Tensor; use .detach() or the tensor itself")
-        if type(data) not in backend.NAMESPACE_OF_TYPE:
-            try:
-                backend.array_namespace(data)  # an array of a backend not seen yet: remember its type
-            except TypeError:
-                data = backend.as_array(data)  # numbers and lists
-        if requires_grad:
-            _check_floating(data)
+        data = backend.array_of(data)  # numbers and lists become arrays
+        checks.can_require_grad(data, None, requires_grad)
         self.data = data
         self.grad = None
         self.requires_grad = requires_grad
         self.creator = None
         self.generation = 0
-        self.name = name
+        self.name = name  # a label for printing a graph (chapter 03)
 
     # -- what the tensor is -----------------------------------------------------------------------------
     @property
@@ -100,10 +97,7 @@ class Tensor:
 
     @property
     def size(self) -> int:
-        n = 1
-        for s in self.data.shape:
-            n *= s
-        return n
+        return math.prod(self.data.shape)
 
     @property
     def dtype(self):
@@ -141,10 +135,7 @@ class Tensor:
 
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
         """Mark a leaf as a variable to differentiate with respect to (in place); returns ``self``."""
-        if self.creator is not None and not requires_grad:
-            raise ValueError("requires_grad_(False) on a non-leaf tensor; use .detach()")
-        if requires_grad:
-            _check_floating(self.data)
+        checks.can_require_grad(self.data, self.creator, requires_grad)
         self.requires_grad = requires_grad
         return self
 
@@ -179,11 +170,6 @@ class Tensor:
 def data_of(x):
     """The array inside a Tensor; anything else as it is."""
     return x.data if isinstance(x, Tensor) else x
-
-
-def _check_floating(data) -> None:
-    if backend.dtype_kind(data.dtype) != "f":
-        raise TypeError(f"requires_grad=True needs a floating-point array; got dtype {data.dtype}")
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -232,9 +218,6 @@ class Function:
 
     def backward(self, gy):
         raise NotImplementedError
-
-    def __repr__(self) -> str:
-        return f"<{type(self).__name__} generation={self.generation}>"
 
 
 def as_tensors(inputs) -> tuple:

@@ -7,6 +7,8 @@ in :data:`tinywgan.engine.backprop.NO_GRAPH_BACKWARD` by :func:`tinywgan.fast.en
 """
 from __future__ import annotations
 
+import math
+
 from ..engine.ops import (BroadcastTo, Div, LeakyReLU, Linear, MatMul, Max, Mean, Mul, Neg, Norm, Pow, ReLU, Reshape,
                           Sqrt, Sub, Sum, SumTo, Tanh, Transpose)
 from ..engine.ops.axes import _kept_shape
@@ -117,9 +119,8 @@ def sum_backward(f: Sum, gy):
 
 
 def mean_backward(f: Mean, gy):
-    x, n = f.inputs[0], 1
-    for a in f.axes:
-        n *= x.shape[a]
+    x = f.inputs[0]
+    n = math.prod(x.shape[a] for a in f.axes)
     return Tensor(f.xp.broadcast_to(f.xp.reshape(gy.data, _kept_shape(x.shape, f.axes)) * (1.0 / n), x.shape))
 
 

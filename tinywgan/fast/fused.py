@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from .. import nn
 from ..engine import ops as F
-from ..engine.ops import slope_mask
+from ..engine import backend
 from ..engine.tensor import Function, as_tensors
 from .kernels import matmul
 
@@ -40,6 +40,17 @@ class LinearAct(Function):
         gx = F.matmul(gz, F.matrix_transpose(W)) if need[0] else None
         gW = F.matmul(F.matrix_transpose(x), gz) if need[1] else None
         return (gx, gW) if len(self.inputs) == 2 else (gx, gW, gz)
+
+
+def slope_mask(x, slope: float):
+    """``phi'(x)`` of ReLU (``slope = 0``) or LeakyReLU as an array of x's dtype: 1 where x > 0, else
+    ``slope``, the textbook LeakyReLU's mask computed in place: ``[x > 0]`` written straight into a float array
+    (:func:`tinywgan.engine.backend.positive_mask`), then scaled and shifted without new arrays."""
+    m = backend.positive_mask(x)
+    if slope:
+        m *= 1 - slope
+        m += slope
+    return m
 
 
 def linear_act(x, W, b, slope: float):

@@ -7,13 +7,12 @@ operators and op methods: Tensor is defined before the ops that are built on it,
 once the ops exist (DeZero's ``setup_variable()`` does the same).
 """
 from ..tensor import Tensor
-from .axes import (BroadcastTo, Concatenate, GetItem, GetItemGrad, Linear, MatMul, Max, Mean, Norm, Reshape,
-                   Stack, Sum, SumTo, Transpose, broadcast_to, concatenate, getitem, linear, matmul,
-                   matrix_transpose, max, mean, norm, reshape, stack, sum, sum_to, sum_to_array, transpose)
-from .elementwise import (Abs, Add, Clip, Div, Exp, LeakyReLU, Log, LogSigmoid, Mul, Neg,
-                          Pow, ReLU, Sigmoid, Softplus, Sqrt, Sub, Tanh, abs, add, clip, div, exp,
-                          leaky_relu, log, log_sigmoid, mul, neg, pow, relu, sigmoid,
-                          slope_mask, softplus, sqrt, sub, tanh)
+from .axes import (BroadcastTo, Concatenate, GetItem, GetItemGrad, Linear, MatMul, Max, Mean, Norm, Reshape, Stack,
+                   Sum, SumTo, Transpose, broadcast_to, concatenate, getitem, linear, matmul, matrix_transpose, max,
+                   mean, norm, reshape, stack, sum, sum_to, sum_to_array, transpose)
+from .elementwise import (Add, Clip, Div, Exp, LeakyReLU, Log, LogSigmoid, Mul, Neg, Pow, ReLU, Sigmoid, Softplus,
+                          Sqrt, Sub, Tanh, add, clip, div, exp, leaky_relu, log, log_sigmoid, mul, neg, pow, relu,
+                          sigmoid, softplus, sqrt, sub, tanh)
 
 Tensor.__add__ = add
 Tensor.__radd__ = lambda self, other: add(other, self)
@@ -29,13 +28,7 @@ Tensor.__matmul__ = matmul
 Tensor.__rmatmul__ = lambda self, other: matmul(other, self)
 Tensor.__getitem__ = getitem
 Tensor.T = property(transpose, doc="The transpose (all axes reversed).")
-Tensor.sum = sum
-Tensor.mean = mean
-Tensor.max = max
 Tensor.reshape = lambda self, *shape: reshape(self, shape[0] if len(shape) == 1 else shape)
 Tensor.transpose = lambda self, *axes: transpose(self, axes or None)
-Tensor.exp = exp
-Tensor.log = log
-Tensor.tanh = tanh
-Tensor.sqrt = sqrt
-Tensor.abs = abs
+for op in (sum, mean, max, exp, log, tanh, sqrt):
+    setattr(Tensor, op.__name__, op)

@@ -10,8 +10,10 @@ functions; ``backward`` is written with Tensor ops, so it can be differentiated 
 """
 from __future__ import annotations
 
+import math
+
 from .. import backend, checks
-from ..tensor import Function, Tensor, as_tensors
+from ..tensor import Function, as_tensors, data_of
 
 # ---------------------------------------------------------------------------------------------------------
 # Linear algebra and shapes
@@ -206,9 +208,7 @@ class Mean(Function):
 
     def backward(self, gy):
         x = self.inputs[0]
-        n = 1
-        for a in self.axes:
-            n *= x.shape[a]
+        n = math.prod(x.shape[a] for a in self.axes)
         return broadcast_to(reshape(gy, _kept_shape(x.shape, self.axes)) * (1.0 / n), x.shape)
 
 
@@ -223,8 +223,7 @@ class Max(Function):
         y = xp.max(x, axis=self.axes, keepdims=True)
         mask = backend.astype(x == y, x.dtype)
         self.share = mask / xp.sum(mask, axis=self.axes, keepdims=True)
-        return y if self.keepdims else xp.reshape(y, tuple(
-            s for i, s in enumerate(x.shape) if i not in self.axes))
+        return y if self.keepdims else xp.reshape(y, tuple(s for i, s in enumerate(x.shape) if i not in self.axes))
 
     def backward(self, gy):
         x = self.inputs[0]
@@ -287,7 +286,7 @@ class GetItem(Function):
         self.index = index
 
     def forward(self, x):
-        if _is_array_index(self.index):
+        if backend.is_array_index(self.index):
             return self.xp.take(x, self.index, axis=0)
         return x[self.index]
 
@@ -304,7 +303,7 @@ class GetItemGrad(Function):
 
     def forward(self, gy):
         xp = self.xp
-        if _is_array_index(self.index):
+        if backend.is_array_index(self.index):
             # Scatter-add as a matmul with a one-hot matrix: the array API has no `add.at`, and repeated
             # indices must add up. onehot[i, k] = 1 when index[k] == i.
             n = self.shape[0]
@@ -320,31 +319,12 @@ class GetItemGrad(Function):
         return getitem(ggx, self.index)
 
 
-def _is_array_index(index) -> bool:
-    return not isinstance(index, (int, slice, tuple, type(None), type(Ellipsis)))
-
-
 def getitem(x, index):
     """``x[index]``: basic indexing (ints, slices, None, ...) or a 1-D integer array selecting along axis 0
     (negative values count from the end, as in NumPy; values outside ``[-n, n)`` are an ``IndexError`` on
     every backend)."""
     x, = as_tensors((x,))
-    if isinstance(index, Tensor):
-        index = index.data
-    if isinstance(index, list):
-        index = x.xp.asarray(index)
-    if _is_array_index(index):
-        if x.ndim == 0:
-            raise IndexError("getitem: an array index selects along axis 0; the tensor is 0-d")
-        index = backend.checked_index(index, x.shape[0], x.data)
-    else:
-        index = index if isinstance(index, tuple) else (index,)
-        if any(_is_array_index(i) for i in index):
-            raise TypeError("getitem: only one integer array, alone (selecting along axis 0), is supported; "
-                            "combine it with basic indexing in two steps")
-        if not any(i is Ellipsis for i in index):
-            index = index + (Ellipsis,)  # the standard asks for explicit trailing axes; NumPy implies them
-    return GetItem(index)(x)
+    return GetItem(backend.canonical_index(data_of(index), x.data))(x)
 
 
 class Concatenate(Function):

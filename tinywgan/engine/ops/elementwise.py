@@ -151,16 +151,6 @@ class Sqrt(Function):
         return gy / (2 * self.outputs[0])
 
 
-class Abs(Function):
-    """y = |x|.   dy/dx = sign(x) (a constant almost everywhere; 0 at x = 0)."""
-
-    def forward(self, x):
-        return self.xp.abs(x)
-
-    def backward(self, gy):
-        return gy * self.xp.sign(self.inputs[0].data)
-
-
 class Tanh(Function):
     """y = tanh(x).   dy/dx = 1 - y**2."""
 
@@ -190,29 +180,19 @@ class Sigmoid(Function):
         return gy * (y * (1 - y))
 
 
-def slope_mask(x, slope: float):
-    """``phi'(x)`` of ReLU (``slope = 0``) or LeakyReLU as an array of x's dtype: 1 where x > 0, else
-    ``slope``. Built from ``[x > 0]`` (:func:`tinywgan.engine.backend.positive_mask`), many times faster on
-    NumPy than ``where(x > 0, 1, slope)``."""
-    m = backend.positive_mask(x)
-    if slope:
-        m *= 1 - slope
-        m += slope
-    return m
-
-
 class LeakyReLU(Function):
     """y = x if x > 0 else slope * x.   dy/dx = 1 or slope, a constant mask (Maas et al. 2013).
 
-    The mask ``m = phi'(x)`` is built once (:func:`slope_mask`) and used twice: ``y = x * m`` forward,
-    ``gx = gy * m`` backward. As a constant of the graph it gives double backprop no graph through phi'.
+    The mask ``m = phi'(x)`` (1 where x > 0, else slope) is built once and used twice: ``y = x * m``
+    forward, ``gx = gy * m`` backward. As a constant of the graph it gives double backprop no graph through
+    phi'.
     """
 
     def __init__(self, slope: float):
         self.slope = slope
 
     def forward(self, x):
-        self.mask = slope_mask(x, self.slope)
+        self.mask = backend.astype(x > 0, x.dtype) * (1 - self.slope) + self.slope
         return x * self.mask
 
     def backward(self, gy):
@@ -275,10 +255,6 @@ def log(x):
 
 def sqrt(x):
     return Sqrt()(x)
-
-
-def abs(x):
-    return Abs()(x)
 
 
 def tanh(x):
