@@ -10,14 +10,19 @@ one generator step (Gulrajani et al. 2017, Algorithm 1; Arjovsky et al. 2017, Al
   on the pixels, and the bench needs no download);
 * two variants: ``gp`` (gradient penalty, Adam 1e-4, betas (0.5, 0.9), lambda = the workload's: toy 0.1,
   mnist 10) and ``clip`` (RMSprop 5e-5, weight clipping c = 0.01, no penalty);
-* three implementations, started from the same initial weights: tinywgan (``WGANTrainer.iteration``, the
-  code users run), the hand-derived NumPy iteration with no autograd (:mod:`tinywgan.bench.handwritten`) and,
-  when it is installed, PyTorch (:mod:`tinywgan.bench.torch_reference`; never a dependency);
+* five implementations, started from the same initial weights: tinywgan (``WGANTrainer.iteration``, the
+  library's loop, with the speed layer :mod:`tinywgan.fast` on); textbook (the same with the speed layer off,
+  so that its gain is measured, not claimed); user code (the iteration as a PyTorch user writes it with
+  tinywgan: ``nn.Sequential``, the penalty by hand, ``backward()`` for both networks,
+  :mod:`tinywgan.bench.usercode`); the hand-derived NumPy iteration with no autograd
+  (:mod:`tinywgan.bench.handwritten`); and, when it is installed, PyTorch
+  (:mod:`tinywgan.bench.torch_reference`; never a dependency);
 * on the CPU (NumPy) and, when CuPy sees a GPU, on the GPU (tinywgan on CuPy, PyTorch on CUDA).
 
 Before any timing, each (workload, variant) is checked: on one fixed (real, fake, alpha) batch in float64,
 tinywgan's critic gradients (loss and penalty, by double backprop) and generator gradients must equal the
-hand-written ones (and PyTorch's, when installed) to a relative 1e-6. A disagreement stops the bench with
+hand-written ones (and PyTorch's, when installed) to a relative 1e-6, so must the user code's, and the
+speed layer off must give tinywgan's gradients bit for bit. A disagreement stops the bench with
 a :class:`GradientMismatch` naming the workload, variant, parameter and error (exit status 1).
 
 Timing: warm-up iterations first; then the implementations take turns (round-robin, the order rotating

@@ -1,4 +1,4 @@
-"""The bench's workloads, shared by its three implementations: what is trained, on what, from which weights.
+"""The bench's workloads, shared by its implementations: what is trained, on what, from which weights.
 
 :mod:`tinywgan.bench.handwritten` (the iteration derived by hand), :mod:`tinywgan.bench.torch_reference`
 (PyTorch) and :mod:`tinywgan.bench.runner` (which times them against tinywgan) all start here, so that they
