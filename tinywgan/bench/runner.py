@@ -56,13 +56,12 @@ import datetime
 import itertools
 import json
 import math
+import os
 import platform
 import statistics
+import sys
 import time
 from typing import Callable
-
-import os
-import sys
 
 import numpy as np
 

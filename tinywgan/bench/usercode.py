@@ -5,7 +5,9 @@ the speed layer must serve that code too: an ``nn.Sequential(nn.Linear(...), nn.
 gradient penalty by hand with ``grad(..., create_graph=True)`` and a square root of a sum, and
 ``loss.backward()`` for both networks (which, for the generator's loss, also fills the critic's ``.grad``, as
 in PyTorch; the next critic step zeroes them). The random draws come in the trainer's order (real batch,
-noise, interpolation weights) from a :class:`tinywgan.engine.backend.Generator`.
+noise, interpolation weights) from a :class:`tinywgan.engine.backend.Generator`. The bench applies the speed
+layer's memory setting when it starts, so this column times a user's loop that called
+``tinywgan.fast.enable()`` once (without it, ~10,000 page faults per toy iteration cost 7-12%).
 """
 from __future__ import annotations
 

@@ -1,7 +1,9 @@
 """The graph walk: ``loss.backward()`` and ``grad(outputs, inputs)``.
 
-The walk visits functions in decreasing *generation* (a heap), so a function runs only after every consumer
-of its output has contributed to that output's gradient; it never recurses, so deep graphs cannot overflow
+The walk visits functions in decreasing *generation* (a heap; among equals, the most recently made first),
+so a function runs only after every consumer of its output has contributed to that output's gradient; the
+order is fixed by the graph alone, so gradients that meet are always added up in the same order. It never
+recurses, so deep graphs cannot overflow
 the stack. Broadcasting is undone in one place: the walk sums each input's gradient back to that input's
 shape (:func:`tinywgan.engine.ops.sum_to`), so no op can forget it. With ``create_graph=True`` the walk
 records the backward pass (grad mode on), so the gradients it returns can be differentiated again.
@@ -18,7 +20,6 @@ graph; :mod:`tinywgan.fast` fills the table, and with the table empty this file 
 from __future__ import annotations
 
 import heapq
-import itertools
 from typing import Callable, Iterable, Sequence
 
 from . import checks
@@ -71,7 +72,7 @@ def _backprop(outputs: Sequence[Tensor], grad_outputs: list, inputs, create_grap
     reaches = None if inputs is None else _reaching(outputs, inputs)
     targets = set() if inputs is None else {id(x) for x in inputs}
     leaves: dict[int, Tensor] = {}
-    heap, pushed, counter = [], set(), itertools.count()
+    heap, pushed = [], set()
 
     def visit(t: Tensor):
         """Remember a leaf; schedule the function that made ``t`` (once)."""
@@ -80,7 +81,7 @@ def _backprop(outputs: Sequence[Tensor], grad_outputs: list, inputs, create_grap
         f = t.creator
         if f is not None and id(f) not in pushed and (t.requires_grad if reaches is None else id(t) in reaches):
             pushed.add(id(f))
-            heapq.heappush(heap, (-f.generation, next(counter), f, t))
+            heapq.heappush(heap, (-f.generation, -f.seq, f, t))  # then the most recently made first
 
     for y in outputs:
         visit(y)
@@ -98,8 +99,7 @@ def _backprop(outputs: Sequence[Tensor], grad_outputs: list, inputs, create_grap
                     continue
                 if gx.data.shape != x.data.shape:
                     gx = sum_to(gx, x.shape)  # undo broadcasting, once for every op
-                key = id(x)
-                grads[key] = grads[key] + gx if key in grads else gx  # never in place: gx may be shared
+                grads[id(x)] = grads[id(x)] + gx if id(x) in grads else gx  # never in place: gx may be shared
                 visit(x)
 
     if inputs is None:  # backward(): accumulate into .grad of the leaves

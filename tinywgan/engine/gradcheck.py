@@ -20,7 +20,7 @@ import numpy as np
 
 from . import backend
 from .backprop import grad
-from .tensor import Tensor
+from .tensor import Tensor, data_of
 
 
 class GradcheckError(AssertionError):
@@ -31,7 +31,7 @@ def _prepare(inputs):
     """(host float64 copies, device) of the inputs."""
     hosts, device = [], None
     for i, x in enumerate(inputs):
-        data = x.data if isinstance(x, Tensor) else x
+        data = data_of(x)
         dev = backend.device_of(data) if not isinstance(data, np.ndarray) else "cpu"
         if device is not None and dev != device:
             raise ValueError(f"gradcheck: inputs[{i}] is on {dev!r}, inputs[0] on {device!r}")

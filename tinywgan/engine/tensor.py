@@ -16,6 +16,7 @@ operators are installed once the ops exist.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import math
 import weakref
 
@@ -25,6 +26,7 @@ from . import backend, checks
 # Grad mode: whether operations record the graph.
 
 _grad_enabled = True
+_made = itertools.count()  # numbers the recorded Functions in the order they are made
 
 
 @contextlib.contextmanager
@@ -201,6 +203,7 @@ class Function:
             self.inputs = inputs
             self.needs_input_grad = needs
             self.generation = max([x.generation for x in inputs])
+            self.seq = next(_made)
             out.requires_grad = True
             out.creator = self
             out.generation = self.generation + 1

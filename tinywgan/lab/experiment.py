@@ -282,12 +282,13 @@ def run_toy(label: str, config: WGANConfig, data: ToyData, scale: Scale,
 def evaluating(module: Module):
     """``module`` in ``eval()`` mode for the block, then back in the mode it was in: measuring a spectrally
     normalised critic must not advance its power iteration, or the next training step would differ."""
-    was_training = module.training
+    modes = [(m, m.training) for m in module.modules()]  # each its own: a mixed module comes back as it was
     module.eval()
     try:
         yield module
     finally:
-        module.train(was_training)
+        for m, training in modes:
+            m.training = training
 
 
 def input_gradient_norms(critic: Module, real, fake, rng: Generator) -> np.ndarray:

@@ -9,7 +9,7 @@ once the ops exist (DeZero's ``setup_variable()`` does the same).
 from ..tensor import Tensor
 from .axes import (BroadcastTo, Concatenate, GetItem, GetItemGrad, Linear, MatMul, Max, Mean, Norm, Reshape, Stack,
                    Sum, SumTo, Transpose, broadcast_to, concatenate, getitem, linear, matmul, matrix_transpose, max,
-                   mean, norm, reshape, stack, sum, sum_to, sum_to_array, transpose)
+                   mean, norm, reshape, stack, sum, sum_to, transpose)
 from .elementwise import (Add, Clip, Div, Exp, LeakyReLU, Log, LogSigmoid, Mul, Neg, Pow, ReLU, Sigmoid, Softplus,
                           Sqrt, Sub, Tanh, add, clip, div, exp, leaky_relu, log, log_sigmoid, mul, neg, pow, relu,
                           sigmoid, softplus, sqrt, sub, tanh)

@@ -179,7 +179,7 @@ def sum_to(x, shape):
 # Reductions
 
 
-def _kept_shape(shape, axes) -> tuple:
+def kept_shape(shape, axes) -> tuple:
     return tuple(1 if i in axes else s for i, s in enumerate(shape))
 
 
@@ -194,7 +194,7 @@ class Sum(Function):
 
     def backward(self, gy):
         x = self.inputs[0]
-        return broadcast_to(reshape(gy, _kept_shape(x.shape, self.axes)), x.shape)
+        return broadcast_to(reshape(gy, kept_shape(x.shape, self.axes)), x.shape)
 
 
 class Mean(Function):
@@ -209,7 +209,7 @@ class Mean(Function):
     def backward(self, gy):
         x = self.inputs[0]
         n = math.prod(x.shape[a] for a in self.axes)
-        return broadcast_to(reshape(gy, _kept_shape(x.shape, self.axes)) * (1.0 / n), x.shape)
+        return broadcast_to(reshape(gy, kept_shape(x.shape, self.axes)) * (1.0 / n), x.shape)
 
 
 class Max(Function):
@@ -227,7 +227,7 @@ class Max(Function):
 
     def backward(self, gy):
         x = self.inputs[0]
-        return broadcast_to(reshape(gy, _kept_shape(x.shape, self.axes)), x.shape) * self.share
+        return broadcast_to(reshape(gy, kept_shape(x.shape, self.axes)), x.shape) * self.share
 
 
 class Norm(Function):
@@ -247,7 +247,7 @@ class Norm(Function):
 
     def backward(self, gy):
         x = self.inputs[0]
-        kept = _kept_shape(x.shape, self.axes)
+        kept = kept_shape(x.shape, self.axes)
         return x * (reshape(gy, kept) / reshape(self.outputs[0], kept))
 
 

@@ -4,7 +4,7 @@ shape of their inputs. One small :class:`Function` subclass per op, plus a lower
 Every ``forward`` works on raw arrays of the namespace ``self.xp`` and calls only functions of the array API
 standard. Every ``backward`` is written with Tensor ops, so the gradient it returns can be differentiated
 again (``create_graph=True``). Derivatives that are constant almost everywhere (the masks of ReLU, LeakyReLU,
-clip, abs, max) enter the backward pass as constant arrays: double backprop through them builds no graph for
+clip, max) enter the backward pass as constant arrays: double backprop through them builds no graph for
 their (zero) derivative.
 
 Broadcasting: binary ops broadcast their operands as the array API does; the graph walk
@@ -14,7 +14,7 @@ un-broadcasts by hand.
 from __future__ import annotations
 
 from .. import backend, checks
-from ..tensor import Function, Tensor
+from ..tensor import Function
 
 # ---------------------------------------------------------------------------------------------------------
 # Arithmetic
@@ -114,7 +114,7 @@ def neg(x):
 def pow(x, c):
     """x**c with a constant exponent ``c`` (a Python number)."""
     checks.number(c, "the exponent", "pow")
-    return Pow(c)(x)
+    return Pow(c if isinstance(c, int) else float(c))(x)  # float(): a NumPy float64 would promote float32
 
 
 # ---------------------------------------------------------------------------------------------------------
