@@ -15,6 +15,7 @@ import pytest
 
 import tinywgan as tw
 from tinywgan import data, fast, nn
+from tinywgan.engine import backend
 from tinywgan.engine.backprop import NO_GRAPH_BACKWARD
 from tinywgan.wgan import WGANConfig, spectral_norm, train
 
@@ -40,8 +41,8 @@ def _run(lipschitz: str, device: str):
               else WGANConfig(lipschitz=lipschitz, steps=4, batch_size=32, device=device, progress=False))
     log = train(config, TOY.sample, generator, critic).to_dict()
     log.pop("wall_time")
-    weights = {**{"g." + k: tw.backend.to_numpy(v) for k, v in generator.state_dict().items()},
-               **{"c." + k: tw.backend.to_numpy(v) for k, v in critic.state_dict().items()}}
+    weights = {**{"g." + k: backend.to_numpy(v) for k, v in generator.state_dict().items()},
+               **{"c." + k: backend.to_numpy(v) for k, v in critic.state_dict().items()}}
     return log, weights
 
 
@@ -81,7 +82,7 @@ def test_user_code_gradients_are_the_same_with_the_speed_layer_on_and_off():
 
 def _bits(a):
     """The bit patterns of a float array: equal bits, not only equal values (a zero's sign included)."""
-    a = np.ascontiguousarray(tw.backend.to_numpy(a))
+    a = np.ascontiguousarray(backend.to_numpy(a))
     return a.view(np.uint32 if a.dtype == np.float32 else np.uint64)
 
 

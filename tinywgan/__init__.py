@@ -9,8 +9,8 @@ transport, divergences), :mod:`tinywgan.data`, :mod:`tinywgan.lab` (what the cha
 :mod:`tinywgan.bench` (``python -m tinywgan.bench``).
 """
 from . import fast, nn, optim
-from .engine import (Function, Tensor, backend, enable_grad, grad, is_grad_enabled, no_grad, ones, rand, randn,
-                     tensor, zeros)
+from .engine import (Function, Tensor, enable_grad, grad, is_grad_enabled, no_grad, ones, rand, randn, tensor,
+                     zeros)
 from .engine.backend import Generator, gpu_available
 from .engine.ops import (add, broadcast_to, clip, concatenate, div, exp, getitem, leaky_relu, linear, log,
                          log_sigmoid, matmul, matrix_transpose, max, mean, mul, neg, norm, pow,
