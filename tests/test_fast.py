@@ -127,6 +127,17 @@ def test_pow_with_a_numpy_exponent_keeps_float32_and_the_same_gradient():
     np.testing.assert_array_equal(_bits(g.data), _bits(g_textbook.data))
 
 
+def test_a_wider_bias_promotes_in_the_fused_op_as_in_the_textbook():
+    layer = nn.Linear(3, 4, rng=tw.Generator(0))
+    layer.bias.data = layer.bias.data.astype(np.float64)  # set by hand to another dtype
+    x = tw.tensor(np.ones((2, 3), np.float32))
+    fused = nn.Sequential(layer, nn.ReLU())(x)
+    with fast.disabled():
+        textbook = nn.Sequential(layer, nn.ReLU())(x)
+    assert fused.dtype == textbook.dtype == np.float64
+    np.testing.assert_array_equal(_bits(fused.data), _bits(textbook.data))
+
+
 def test_the_switches():
     assert fast.is_enabled() and NO_GRAPH_BACKWARD
     fast.disable()

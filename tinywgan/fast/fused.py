@@ -32,8 +32,10 @@ class LinearAct(Function):
 
     def forward(self, x, W, b=None):
         z = backend.matmul(x, W)
-        if b is not None:
-            z += b
+        if b is not None and b.dtype == z.dtype:
+            z += b  # into the product's own array
+        elif b is not None:
+            z = z + b  # a wider bias promotes, as in the textbook op
         self.mask = slope_mask(z, self.slope)
         z *= self.mask
         return z
