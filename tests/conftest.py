@@ -1,8 +1,9 @@
 """Shared fixtures: the backends every gradient test runs on, hypothesis profiles, chapter loading."""
 from __future__ import annotations
 
-import importlib.util
 import os
+import runpy
+import sys
 from pathlib import Path
 
 # One BLAS thread per test process, set before NumPy loads OpenBLAS: the tests' arrays are small, and on a
@@ -52,10 +53,37 @@ def speed(request):
     fast.enable(memory=False) if was else fast.disable()
 
 
-def load_chapter(filename: str):
-    """Import chapters/<filename> (a name starting with a digit cannot be imported the usual way)."""
+def run_chapter(filename: str, *argv: str) -> dict:
+    """Run chapters/<filename> as ``python chapters/<filename> *argv`` does, in this process, and return its
+    global names (a chapter's last cell gathers the numbers it prints as claims in ``claims``)."""
     path = ROOT / "chapters" / filename
-    spec = importlib.util.spec_from_file_location(path.stem.replace("-", "_"), path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    saved = sys.argv[:]
+    sys.argv = [str(path), *argv]
+    try:
+        return runpy.run_path(str(path), run_name="__main__")
+    finally:
+        sys.argv = saved
+
+
+def chapter_as_notebook(filename: str):
+    """chapters/<filename> read by jupytext as the notebook a student opens (percent format -> cells)."""
+    import jupytext
+    return jupytext.read(ROOT / "chapters" / filename)
+
+
+def execute_notebook(filename: str, folder: Path, timeout: int = 600):
+    """Execute the chapter as a notebook, cell by cell in a fresh kernel started in ``folder``, with
+    ``TINYWGAN_QUICK=1`` (the kernel inherits this process's environment); returns the executed notebook."""
+    from nbclient import NotebookClient
+    notebook = chapter_as_notebook(filename)
+    saved = os.environ.get("TINYWGAN_QUICK")
+    os.environ["TINYWGAN_QUICK"] = "1"
+    try:
+        NotebookClient(notebook, timeout=timeout, kernel_name="python3",
+                       resources={"metadata": {"path": str(folder)}}).execute()
+    finally:
+        if saved is None:
+            del os.environ["TINYWGAN_QUICK"]
+        else:
+            os.environ["TINYWGAN_QUICK"] = saved
+    return notebook

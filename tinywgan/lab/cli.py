@@ -1,41 +1,109 @@
-"""The command line every chapter shares (README, "Set up, run, test"): ``--out``, ``--seed``, ``--device``,
-``--quick``.
+"""What every chapter shares: its options, where its figures go, its BLAS threads, and how it shows a figure.
 
-A chapter's ``main(argv=None)`` calls :func:`chapter_args` and gets the parsed options with ``out`` made a
-folder that exists. ``--quick`` is what the tests run (seconds); the default is what a reader runs.
+A chapter is a percent-format script (``# %%`` cells) that runs two ways:
+
+* whole, from a shell: ``python chapters/06_wgan_weight_clipping.py --quick --out somewhere``;
+* cell by cell in a notebook kernel (VS Code, JupyterLab with jupytext, PyCharm, Spyder), with the defaults.
+
+Its first code cell calls :func:`chapter_options`, which reads the command line when the chapter runs as a
+script and ignores it in a kernel (whose command line is the kernel's own). In both, ``TINYWGAN_QUICK=1`` in
+the environment selects ``--quick``: the smoke test the tests run, whose numbers are not the lesson's.
+
+The shared options are ``--out``, ``--seed``, ``--device``, ``--quick`` and ``--threads``. Figures go to
+``out/<chapter>`` by default and a quick run's to ``out/quick/<chapter>``, so a smoke test never writes over
+a default run's figures. NumPy's BLAS gets ``--threads`` threads (default 1), set at run time through
+threadpoolctl: the chapters' matrices are small (128-unit layers), so a second thread gains little on an idle
+2-core machine and, when anything else runs, its spinning makes a step 10-20x slower.
 """
 from __future__ import annotations
 
 import argparse
 import os
+import sys
 from pathlib import Path
+
+QUICK_VARIABLE = "TINYWGAN_QUICK"
+_BLAS_LIMITS = []  # the threadpoolctl limiter, kept alive for the life of the process
+
+
+def in_notebook() -> bool:
+    """True inside a Jupyter kernel (where ``sys.argv`` is the kernel's, not the chapter's)."""
+    return "ipykernel" in sys.modules
+
+
+def quick_from_environment() -> bool:
+    """True when ``TINYWGAN_QUICK`` is set to 1 / true / yes / on."""
+    return os.environ.get(QUICK_VARIABLE, "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def use_agg_without_display() -> None:
-    """Select matplotlib's non-interactive Agg backend when there is no display (CI, SSH, the GPU box)."""
+    """Select matplotlib's non-interactive Agg backend when there is no display (CI, SSH, the GPU box).
+    A notebook kernel sets ``MPLBACKEND`` to its inline backend, which is left alone."""
     if not os.environ.get("DISPLAY") and not os.environ.get("MPLBACKEND"):
         import matplotlib
         matplotlib.use("Agg")
 
 
-def chapter_parser(description: str, default_out: str) -> argparse.ArgumentParser:
-    """An ``ArgumentParser`` with the four options every chapter takes; a chapter may add its own."""
-    p = argparse.ArgumentParser(description=description,
+def set_blas_threads(n: int) -> None:
+    """Limit NumPy's BLAS to ``n`` threads from now on (threadpoolctl; works after NumPy has loaded)."""
+    from threadpoolctl import threadpool_limits
+    _BLAS_LIMITS.append(threadpool_limits(limits=n, user_api="blas"))
+
+
+def chapter_parser(description: str, name: str) -> argparse.ArgumentParser:
+    """An ``ArgumentParser`` with the options every chapter takes; a chapter may add its own.
+    ``name`` is the chapter's file name without ``.py``: the default figure folder is ``out/<name>``."""
+    p = argparse.ArgumentParser(prog=f"chapters/{name}.py", description=description,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--out", default=default_out,
-                   help=f"folder for the figures (default: {default_out})")
+    p.add_argument("--out", default=None,
+                   help=f"folder for the figures (default: out/{name}; with --quick: out/quick/{name})")
     p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     p.add_argument("--device", default="cpu", choices=["cpu", "gpu", "strict"],
                    help="array backend: cpu = NumPy, gpu = CuPy, strict = array_api_strict")
     p.add_argument("--quick", action="store_true",
-                   help="a few-second run with tiny settings (what the tests use)")
+                   help=f"a smoke test of a few seconds with tiny settings (what the tests run; its numbers "
+                        f"are not the lesson's); {QUICK_VARIABLE}=1 in the environment does the same")
+    p.add_argument("--threads", type=int, default=1,
+                   help="threads for NumPy's BLAS (default: 1, the fastest for these small matrices)")
+    p.set_defaults(chapter=name)
     return p
 
 
 def chapter_args(parser: argparse.ArgumentParser, argv=None) -> argparse.Namespace:
-    """Parse ``argv``, create ``args.out`` and select the Agg backend when there is no display."""
+    """Parse the options (``argv``; by default the command line, or none in a notebook kernel), then:
+    ``--quick`` from the environment, ``args.out`` a folder that exists, the BLAS threads, Agg without a
+    display, and for a quick run a banner that says what it is."""
+    if argv is None:
+        argv = [] if in_notebook() else sys.argv[1:]
     args = parser.parse_args(argv)
-    args.out = Path(args.out)
+    args.quick = args.quick or quick_from_environment()
+    if args.threads < 1:
+        parser.error(f"--threads must be >= 1; got {args.threads}")
+    name = parser.get_default("chapter")
+    args.out = Path(args.out if args.out is not None else
+                    Path("out") / "quick" / name if args.quick else Path("out") / name)
     args.out.mkdir(parents=True, exist_ok=True)
+    set_blas_threads(args.threads)
     use_agg_without_display()
+    if args.quick:
+        print(f"QUICK RUN: a smoke test with tiny settings. Its numbers are not the lesson's (run without "
+              f"--quick for those);\nits figures go to {args.out}/.\n")
     return args
+
+
+def chapter_options(name: str, description: str, add_options=None, argv=None) -> argparse.Namespace:
+    """The options of chapter ``name`` (see :func:`chapter_args`); ``add_options(parser)`` adds its own."""
+    parser = chapter_parser(description, name)
+    if add_options is not None:
+        add_options(parser)
+    return chapter_args(parser, argv)
+
+
+def save_figure(fig, path, dpi: int = 110) -> None:
+    """Write ``fig`` to ``path``; in a notebook kernel also show it below the cell; then close it."""
+    import matplotlib.pyplot as plt
+    fig.savefig(path, dpi=dpi, bbox_inches="tight")
+    if in_notebook():
+        from IPython.display import display
+        display(fig)
+    plt.close(fig)

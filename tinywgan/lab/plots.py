@@ -1,7 +1,8 @@
 """The figures chapters 06-08 save, drawn from :class:`tinywgan.lab.experiment.ToyRun` objects.
 
-Each function takes runs and a path, writes one PNG and closes its figure; matplotlib is imported inside,
-so importing this module costs nothing (and the chapters pick the Agg backend first, via tinywgan.lab.cli).
+Each function takes runs and a path, writes one PNG (shown below the cell in a notebook kernel) and closes its
+figure (:func:`tinywgan.lab.cli.save_figure`); matplotlib is imported inside, so importing this module costs
+nothing (and the chapters pick the Agg backend first, via tinywgan.lab.cli).
 
 * :func:`snapshots_figure`: generated samples over the data, on the critic's contours, at several steps;
 * :func:`w_tracking_figure`: the critic's W estimate beside the exact W1 over training, and one against
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .cli import save_figure
 from .experiment import ToyRun, fraction_at_bound
 
 REAL_COLOUR, FAKE_COLOUR = "black", "tab:orange"
@@ -51,8 +53,7 @@ def snapshots_figure(run: ToyRun, path, title: str | None = None) -> None:
         ax.set_title(f"step {snap.step}\n{_quality(snap.modes, run.n_modes, snap.high_quality)}", fontsize=9)
     axes[0][0].legend(loc="lower left", fontsize=7, markerscale=4, framealpha=0.8)
     fig.suptitle(title or f"{run.label} on {run.data.name}: samples over data, critic contours", fontsize=11)
-    fig.savefig(path, dpi=100, bbox_inches="tight")
-    plt.close(fig)
+    save_figure(fig, path, dpi=100)
 
 
 def final_critics_figure(runs: list[ToyRun], path, title: str) -> None:
@@ -66,8 +67,7 @@ def final_critics_figure(runs: list[ToyRun], path, title: str) -> None:
                      f"{',' if run.modes is not None else ''} W1 {run.w1_to_data:.3f}", fontsize=9)
     axes[0][0].legend(loc="lower left", fontsize=7, markerscale=4, framealpha=0.8)
     fig.suptitle(title, fontsize=11)
-    fig.savefig(path, dpi=100, bbox_inches="tight")
-    plt.close(fig)
+    save_figure(fig, path, dpi=100)
 
 
 def w_tracking_figure(runs: list[ToyRun], path) -> None:
@@ -105,8 +105,7 @@ def w_tracking_figure(runs: list[ToyRun], path) -> None:
         ax_sc.set_ylabel("W estimate")
         ax_sc.set_title(f"Pearson r = {r:.3f}, Spearman = {rho:.3f}", fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, dpi=100, bbox_inches="tight")
-    plt.close(fig)
+    save_figure(fig, path, dpi=100)
 
 
 def weight_histograms(runs: list[ToyRun], weights: list[np.ndarray], clip_value: float, path) -> None:
@@ -126,8 +125,7 @@ def weight_histograms(runs: list[ToyRun], weights: list[np.ndarray], clip_value:
         ax.locator_params(axis="x", nbins=5)
     axes[0][0].set_ylabel("count (log scale)")
     fig.tight_layout()
-    fig.savefig(path, dpi=100, bbox_inches="tight")
-    plt.close(fig)
+    save_figure(fig, path, dpi=100)
 
 
 def gradient_norm_histograms(runs: list[ToyRun], path) -> None:
@@ -143,5 +141,4 @@ def gradient_norm_histograms(runs: list[ToyRun], path) -> None:
         ax.set_xlabel("||grad_x f(x_hat)||")
     axes[0][0].set_ylabel("interpolates")
     fig.tight_layout()
-    fig.savefig(path, dpi=100, bbox_inches="tight")
-    plt.close(fig)
+    save_figure(fig, path, dpi=100)
