@@ -3,7 +3,7 @@
 The WGAN papers choose their optimizer with care, and the choice is part of the story:
 
 * Arjovsky et al. 2017 (Algorithm 1) train the weight-clipped critic with RMSProp, lr = 5e-5: with a
-  momentum-based method (Adam) they saw training become unstable.
+  momentum-based method (Adam) they saw training become unstable (their Sec. 3).
 * Gulrajani et al. 2017 (Algorithm 1) train WGAN-GP with Adam, lr = 1e-4, beta1 = 0, beta2 = 0.9.
 
 The update rules and defaults are PyTorch's, as its documentation of ``torch.optim.SGD``, ``RMSprop`` and

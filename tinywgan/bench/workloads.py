@@ -47,7 +47,8 @@ WORKLOADS = {
                       "leaky_relu", "relu", "tanh", batch_size=64, gp_weight=10.0),
 }
 
-# gp: Gulrajani et al. 2017, Alg. 1 (Adam, alpha = 1e-4, beta1 = 0.5, beta2 = 0.9).
+# gp: Gulrajani et al. 2017, Alg. 1 (Adam, alpha = 1e-4, beta2 = 0.9), with beta1 = 0.5 as in their released
+# code (Alg. 1 lists beta1 = 0).
 # clip: Arjovsky et al. 2017, Alg. 1 (RMSProp, alpha = 5e-5, c = 0.01).
 VARIANTS = {
     "gp": dict(optimizer="adam", lr=1e-4, betas=(0.5, 0.9), eps=1e-8, clip_value=None),

@@ -12,8 +12,7 @@ What a run measures, besides the trainer's per-step log:
   fixed batch of noise) and ``n_eval`` fixed real samples, by optimal assignment
   (:func:`tinywgan.transport.ot.emd`), next to the critic's running estimate ``E f(real) - E f(fake)``
   averaged over the steps just before.
-  Arjovsky et al. 2017 (Sec. 4.2, Fig. 3) claim the second follows the first: the WGAN loss is meaningful
-  (seeds 001 and 003);
+  Arjovsky et al. 2017 (Sec. 4.2, Fig. 3) claim the second follows the first: the WGAN loss is meaningful;
 * at a few steps, a snapshot: the generated samples and the critic's values on a grid (the contours);
 * at the end, modes covered and high-quality samples (:func:`tinywgan.lab.metrics.mode_coverage`), W1 to the
   data on ``n_final`` samples, and the *floor* of that number: W1 between two independent real samples of

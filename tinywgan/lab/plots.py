@@ -22,24 +22,39 @@ from .experiment import ToyRun, fraction_at_bound
 REAL_COLOUR, FAKE_COLOUR = "black", "tab:orange"
 
 
+HQ_NOTE = "HQ: high-quality samples, within 3 std of a mode's centre (real data: 98.9%)"
+
+
 def _quality(modes, n_modes, high_quality) -> str:
     if modes is None:
         return ""
     return f"{modes}/{n_modes} modes, {100 * high_quality:.0f}% HQ"
 
 
-def _draw_critic(ax, run: ToyRun, values: np.ndarray, samples: np.ndarray, n_show: int = 512) -> None:
-    """Filled contours of the critic, the real sample in black and generated points in orange."""
+def _draw_critic(ax, run: ToyRun, values: np.ndarray, samples: np.ndarray, n_show: int = 512,
+                 colorbar: bool = True) -> None:
+    """Filled contours of the critic (its own colour scale, with a colorbar: a critic's values are defined
+    up to a constant, only their differences matter), the real sample in black, generated points in orange."""
+    from matplotlib.ticker import MaxNLocator
     g = run.grid
-    ax.contourf(g, g, values, levels=20, cmap="viridis", alpha=0.85)
+    filled = ax.contourf(g, g, values, levels=20, cmap="viridis", alpha=0.85)
     ax.contour(g, g, values, levels=10, colors="white", linewidths=0.4, alpha=0.6)
     ax.scatter(run.real[:n_show, 0], run.real[:n_show, 1], s=2, c=REAL_COLOUR, label="real")
     ax.scatter(samples[:n_show, 0], samples[:n_show, 1], s=2, c=FAKE_COLOUR, alpha=0.7, label="generated")
     ax.set_xlim(g[0], g[-1])
     ax.set_ylim(g[0], g[-1])
     ax.set_aspect("equal")
-    ax.set_xticks([])
-    ax.set_yticks([])
+    ax.set_xticks([-2, -1, 0, 1, 2])
+    ax.set_yticks([-2, -1, 0, 1, 2])
+    ax.tick_params(labelsize=7)
+    ax.set_xlabel("$x_1$", fontsize=8, labelpad=1)
+    ax.set_ylabel("$x_2$", fontsize=8, labelpad=1)
+    if colorbar:
+        bar = ax.figure.colorbar(filled, ax=ax, fraction=0.046, pad=0.03)
+        bar.ax.tick_params(labelsize=6)
+        bar.locator = MaxNLocator(5)
+        bar.update_ticks()
+        bar.set_label("critic value f(x)", fontsize=7)
 
 
 def snapshots_figure(run: ToyRun, path, title: str | None = None) -> None:
@@ -47,19 +62,21 @@ def snapshots_figure(run: ToyRun, path, title: str | None = None) -> None:
     generator's samples in orange. The generator moves its samples up the critic's slope."""
     import matplotlib.pyplot as plt
     n = len(run.snapshots)
-    fig, axes = plt.subplots(1, n, figsize=(3.0 * n, 3.3), squeeze=False)
+    fig, axes = plt.subplots(1, n, figsize=(3.5 * n, 3.6), squeeze=False, layout="constrained")
     for ax, snap in zip(axes[0], run.snapshots):
         _draw_critic(ax, run, snap.critic_values, snap.samples)
         ax.set_title(f"step {snap.step}\n{_quality(snap.modes, run.n_modes, snap.high_quality)}", fontsize=9)
     axes[0][0].legend(loc="lower left", fontsize=7, markerscale=4, framealpha=0.8)
     fig.suptitle(title or f"{run.label} on {run.data.name}: samples over data, critic contours", fontsize=11)
+    if run.n_modes is not None:
+        fig.supxlabel(HQ_NOTE, fontsize=8)
     save_figure(fig, path, dpi=100)
 
 
 def final_critics_figure(runs: list[ToyRun], path, title: str) -> None:
     """The last snapshot of each run side by side: one task, several Lipschitz tools."""
     import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, len(runs), figsize=(3.4 * len(runs), 3.7), squeeze=False)
+    fig, axes = plt.subplots(1, len(runs), figsize=(4.0 * len(runs), 4.0), squeeze=False, layout="constrained")
     for ax, run in zip(axes[0], runs):
         snap = run.snapshots[-1]
         _draw_critic(ax, run, snap.critic_values, snap.samples)
@@ -67,6 +84,8 @@ def final_critics_figure(runs: list[ToyRun], path, title: str) -> None:
                      f"{',' if run.modes is not None else ''} W1 {run.w1_to_data:.3f}", fontsize=9)
     axes[0][0].legend(loc="lower left", fontsize=7, markerscale=4, framealpha=0.8)
     fig.suptitle(title, fontsize=11)
+    if runs[0].n_modes is not None:
+        fig.supxlabel(HQ_NOTE, fontsize=8)
     save_figure(fig, path, dpi=100)
 
 
@@ -100,9 +119,13 @@ def w_tracking_figure(runs: list[ToyRun], path) -> None:
         ax.legend(lines[0] + more[0], lines[1] + more[1], fontsize=7, loc="best", framealpha=0.9)
         ax.set_title(f"{run.label} on {run.data.name}", fontsize=10)
         r, rho = run.correlation()
-        ax_sc.scatter(w1, est, c=steps, cmap="viridis", s=14)
+        points = ax_sc.scatter(w1, est, c=steps, cmap="viridis", s=14)
         ax_sc.set_xlabel("exact W1")
         ax_sc.set_ylabel("W estimate")
+        ax_sc.locator_params(axis="x", nbins=4)
+        for a in (right, ax_sc):  # a clipped critic's estimates are ~1e-5: powers of ten in the corner
+            a.ticklabel_format(axis="y", style="sci", scilimits=(-2, 3))
+        fig.colorbar(points, ax=ax_sc, pad=0.02).set_label("generator step", fontsize=8)
         ax_sc.set_title(f"Pearson r = {r:.3f}, Spearman = {rho:.3f}", fontsize=9)
     fig.tight_layout()
     save_figure(fig, path, dpi=100)
@@ -130,15 +153,22 @@ def weight_histograms(runs: list[ToyRun], weights: list[np.ndarray], clip_value:
 
 def gradient_norm_histograms(runs: list[ToyRun], path) -> None:
     """||grad_x f(x_hat)|| at interpolates between real and generated samples, one histogram per run; the
-    optimal critic has norm 1 there (Gulrajani et al. 2017, Prop. 1)."""
+    optimal critic has norm 1 there (Gulrajani et al. 2017, Prop. 1). The x axis is logarithmic and shared,
+    so a clipped critic's norms of ~1e-5 and a penalised critic's of ~1 show on one scale."""
     import matplotlib.pyplot as plt
-    fig, axes = plt.subplots(1, len(runs), figsize=(4.2 * len(runs), 3.2), squeeze=False)
+    positive = np.concatenate([run.gradient_norms[run.gradient_norms > 0] for run in runs])
+    low = min(float(positive.min()) if positive.size else 1e-3, 0.5)
+    high = max(float(positive.max()) if positive.size else 1.0, 2.0)
+    bins = np.geomspace(low / 1.2, high * 1.2, 61)
+    fig, axes = plt.subplots(1, len(runs), figsize=(4.2 * len(runs), 3.2), squeeze=False, sharex=True)
     for ax, run in zip(axes[0], runs):
         norms = run.gradient_norms
-        ax.hist(norms, bins=50, color="tab:green")
-        ax.axvline(1.0, color="black", ls="--", lw=1)
+        ax.hist(np.maximum(norms, bins[0]), bins=bins, color="tab:green")
+        ax.axvline(1.0, color="black", ls="--", lw=1, label="1 (the optimal critic)")
+        ax.set_xscale("log")
         ax.set_title(f"{run.label}: mean {norms.mean():.3g}, max {norms.max():.3g}", fontsize=9)
-        ax.set_xlabel("||grad_x f(x_hat)||")
+        ax.set_xlabel("||grad_x f(x_hat)|| (log scale)")
     axes[0][0].set_ylabel("interpolates")
+    axes[0][0].legend(fontsize=7, loc="upper left")
     fig.tight_layout()
     save_figure(fig, path, dpi=100)

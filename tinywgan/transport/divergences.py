@@ -1,6 +1,6 @@
 """Divergences between distributions, and the parallel-lines example that makes the case for W.
 
-For two discrete distributions p, q on the same n cells (WGAN paper, Sec. 2; seed 002's definitions):
+For two discrete distributions p, q on the same n cells (the WGAN paper, Arjovsky et al. 2017, Sec. 2):
 
 * total variation  ``TV(p, q) = sup_A |p(A) - q(A)| = 1/2 sum_i |p_i - q_i|``, in [0, 1];
 * Kullback-Leibler ``KL(p || q) = sum_i p_i log(p_i / q_i)``, in [0, inf]: a cell with p_i > 0 and q_i = 0
@@ -12,12 +12,15 @@ For two discrete distributions p, q on the same n cells (WGAN paper, Sec. 2; see
     the WGAN paper reports in Example 1 (``log 2`` for disjoint supports) and that the original GAN's
     optimal discriminator turns the loss into (Goodfellow et al. 2014: ``C(G) = -log 4 + 2 JS``).
   - :func:`js_unhalved` ``= KL(p || m) + KL(q || m) = 2 js``, in [0, 2 log 2]. This is the definition the
-    WGAN paper *writes* in Sec. 2 (without the 1/2); the course chapter in seed 004 uses it consistently
-    and therefore finds ``2 log 2`` for the parallel lines. Seed 002 copies the paper's pair (definition
-    without 1/2, value log 2). Neither is wrong; the factor must just match the value quoted.
+    WGAN paper *writes* in Sec. 2 (without the 1/2); A. Bereyhi's course chapter ("Deep Generative Models,
+    Chapter 4: Generative Adversarial Networks", University of Toronto, 2025) uses it consistently and
+    therefore finds ``2 log 2`` for the parallel lines. The slides on WGAN and WGAN-GP ("Why are these
+    papers important?") copy the paper's pair (definition without 1/2, value log 2). Neither is wrong; the
+    factor must just match the value quoted.
 
 All three reach their maximum as soon as the supports of p and q are disjoint, however far apart they are.
-The parallel-lines example (WGAN paper, Example 1; seeds 002 and 004) shows what that does to learning:
+The parallel-lines example (WGAN paper, Example 1; worked out in Bereyhi's chapter) shows what that does
+to learning:
 Z ~ U[0, 1], the data P_0 is the law of (0, Z) and the model P_theta of (theta, Z), two vertical segments::
 
     TV(P_0, P_theta) = 1,  KL = +inf,  JS = log 2 (2 log 2 unhalved)   for theta != 0, and 0 at theta = 0
@@ -83,8 +86,9 @@ def _kl(xp, p, q) -> float:
 def kl(p, q) -> float:
     """``KL(p || q) = sum_i p_i log(p_i / q_i)`` in nats; +inf where some p_i > 0 has q_i = 0.
 
-    WGAN paper Sec. 2; seed 002 (maximum likelihood minimizes KL(P_r || P_theta), infinite as soon as
-    the model misses a point of the data's support). Not symmetric.
+    WGAN paper Sec. 2. Maximum likelihood asymptotically minimizes KL(P_r || P_theta) (WGAN paper, Sec. 1),
+    which is infinite as soon as the model misses a point of the data's support (the slides on WGAN and
+    WGAN-GP, "Why are these papers important?"). Not symmetric.
     """
     return _kl(*_pmfs(p, q))
 
@@ -93,7 +97,8 @@ def js(p, q) -> float:
     """``JS(p, q) = 1/2 KL(p || m) + 1/2 KL(q || m)``, m = (p + q)/2: symmetric, always finite, <= log 2.
 
     The halved convention (Lin 1991), equal to ``log 2`` exactly when the supports are disjoint: the value
-    the WGAN paper gives in Example 1 and seed 000's saturation level. See :func:`js_unhalved`.
+    the WGAN paper gives in Example 1, and the level at which JS saturates in the lecture notes
+    "Wasserstein GANs (WGANs): A Deep Dive". See :func:`js_unhalved`.
     """
     xp, p, q = _pmfs(p, q)
     m = (p + q) / 2
@@ -103,7 +108,8 @@ def js(p, q) -> float:
 def js_unhalved(p, q) -> float:
     """``KL(p || m) + KL(q || m) = 2 js(p, q)``, <= 2 log 2: JS as the WGAN paper's Sec. 2 defines it.
 
-    Seed 004 works the parallel lines out with this definition and gets 2 log 2 for theta != 0.
+    Bereyhi's "Deep Generative Models, Chapter 4" works the parallel lines out with this definition and
+    gets 2 log 2 for theta != 0.
     """
     xp, p, q = _pmfs(p, q)
     m = (p + q) / 2
@@ -113,7 +119,7 @@ def js_unhalved(p, q) -> float:
 def tv(p, q) -> float:
     """``TV(p, q) = sup_A |p(A) - q(A)| = 1/2 sum_i |p_i - q_i|`` (the sup is attained at A = {p > q}).
 
-    WGAN paper Sec. 2, delta(P_r, P_g); seed 002. In [0, 1], and 1 exactly for disjoint supports.
+    WGAN paper Sec. 2, delta(P_r, P_g). In [0, 1], and 1 exactly for disjoint supports.
     """
     xp, p, q = _pmfs(p, q)
     return min(0.5 * float(xp.sum(xp.abs(p - q))), 1.0)
@@ -125,7 +131,8 @@ def parallel_lines_closed_form(theta: float) -> dict[str, float]:
 
     ``{"TV": 1, "KL": inf, "JS": log 2, "JS_unhalved": 2 log 2, "W": |theta|}`` for theta != 0, and all
     zero at theta = 0. W = |theta| because every coupling moves each point at least |theta| sideways and
-    the coupling (0, z) -> (theta, z) moves each exactly |theta| (seed 004 works it out).
+    the coupling (0, z) -> (theta, z) moves each exactly |theta| (Bereyhi's "Deep Generative Models,
+    Chapter 4" works it out).
     """
     theta = float(theta)
     if not math.isfinite(theta):

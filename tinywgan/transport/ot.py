@@ -2,16 +2,19 @@
 
 Two distributions with masses ``a`` (on points x_1..x_n) and ``b`` (on points y_1..y_m) and a ground cost
 ``C[i, j] = ||x_i - y_j||``. A *transport plan* is an n x m table ``P >= 0`` whose rows sum to ``a`` and
-whose columns sum to ``b``: a joint distribution with marginals a and b (seed 000, the joint-table picture;
-seed 004, the coupling set). Moving ``P[i, j]`` mass over the distance ``C[i, j]`` costs ``P[i, j] C[i, j]``;
-the Earth Mover's distance (Wasserstein-1) is the cheapest plan::
+whose columns sum to ``b``: a joint distribution with marginals a and b (the joint-table picture of the
+lecture notes "Wasserstein GANs (WGANs): A Deep Dive"; the coupling set of A. Bereyhi, "Deep Generative
+Models, Chapter 4: Generative Adversarial Networks", University of Toronto, 2025). Moving ``P[i, j]`` mass
+over the distance ``C[i, j]`` costs ``P[i, j] C[i, j]``; the Earth Mover's distance (Wasserstein-1) is the
+cheapest plan::
 
     W(a, b) = min_{P in Pi(a, b)} sum_ij P_ij C_ij                                 (Kantorovich primal)
             = max_{f_i + g_j <= C_ij} sum_i a_i f_i + sum_j b_j g_j                 (its LP dual)
 
-Arjovsky et al. 2017 (WGAN), Eq. 1; seeds 000 and 002. For C a metric the dual optimum has g = -f on
-common points and f 1-Lipschitz: the Kantorovich-Rubinstein duality ``W = sup_{||f||_L<=1} E_a f - E_b f``
-(Villani 2008, Optimal Transport: Old and New, Thm 5.10 and Remark 6.5).
+The primal is Arjovsky et al. 2017 (WGAN), Eq. 1, for discrete distributions. For C a metric the dual
+optimum has g = -f on common points and f 1-Lipschitz: the Kantorovich-Rubinstein duality
+``W = sup_{||f||_L<=1} E_a f - E_b f`` (Arjovsky et al. 2017, Eq. 2; Villani 2008, Optimal Transport: Old
+and New, Thm 5.10 and Remark 6.5).
 
 Solvers here, from the special to the general:
 
@@ -161,9 +164,10 @@ def cost_matrix(x, y, p: float = 2):
     """The ground cost ``C[i, j] = ||x_i - y_j||_p`` between two point clouds, on their backend.
 
     ``x`` is (n, d) or (n,), ``y`` is (m, d) or (m,); the result is (n, m). ``p = 2`` is the Euclidean
-    cost of the WGAN paper's EM distance (seed 000: the p-norm in W's definition); ``p = 1`` and
-    ``p = math.inf`` are the Manhattan and max norms. Differences are taken exactly (no
-    ``|x|^2 + |y|^2 - 2 x.y`` shortcut, whose cancellation would make ``C[i, i]`` nonzero for x = y).
+    cost ``||x - y||`` of the WGAN paper's EM distance (Eq. 1; the lecture notes "Wasserstein GANs (WGANs):
+    A Deep Dive" write it ``||x - x_hat||_p``, p = 2 for Euclidean); ``p = 1`` and ``p = math.inf`` are the
+    Manhattan and max norms. Differences are taken exactly (no ``|x|^2 + |y|^2 - 2 x.y`` shortcut, whose
+    cancellation would make ``C[i, i]`` nonzero for x = y).
     """
     xp = array_namespace(x, y)
     x, y = _points(x, "x", xp), _points(y, "y", xp)
@@ -192,9 +196,10 @@ def cost_matrix(x, y, p: float = 2):
 def check_plan(plan, a, b, atol: float = 1e-8) -> None:
     """Check that ``plan`` is a coupling of ``a`` and ``b``: ``plan >= 0``, rows sum to a, columns to b.
 
-    These are the marginal constraints of the coupling set Pi(a, b) (seed 000: the mass leaving x_i is
-    a_i, the mass arriving at y_j is b_j; seed 004: the coupling set). Each is checked to absolute
-    ``atol``; a failure is a ``ValueError`` naming the worst entry, row or column. Runs on the host.
+    These are the marginal constraints of the coupling set Pi(a, b): the mass leaving x_i is a_i, the mass
+    arriving at y_j is b_j (the lecture notes "Wasserstein GANs (WGANs): A Deep Dive"; the coupling set of
+    Bereyhi's "Deep Generative Models, Chapter 4"). Each is checked to absolute ``atol``; a failure is a
+    ``ValueError`` naming the worst entry, row or column. Runs on the host.
     """
     P = _host(plan, "plan")
     a_h, b_h = _check_weights(a, "a"), _check_weights(b, "b")
@@ -215,7 +220,8 @@ def check_plan(plan, a, b, atol: float = 1e-8) -> None:
 
 
 def transport_cost(plan, cost) -> float:
-    """The work of a plan: ``sum_ij plan_ij cost_ij = E_{(x, y) ~ plan} ||x - y||`` (seed 000)."""
+    """The work of a plan: ``sum_ij plan_ij cost_ij = E_{(x, y) ~ plan} ||x - y||`` (the "average work done
+    in a transport plan" of the lecture notes "Wasserstein GANs (WGANs): A Deep Dive")."""
     if tuple(plan.shape) != tuple(cost.shape):
         raise ValueError(f"plan has shape {tuple(plan.shape)} but cost has shape {tuple(cost.shape)}")
     xp = array_namespace(plan, cost)
@@ -295,8 +301,9 @@ def solve_transport_lp(a, b, cost) -> TransportPlan:
     """The Kantorovich primal, exactly: ``min_P sum P_ij C_ij`` s.t. ``P 1 = a``, ``P^T 1 = b``, ``P >= 0``.
 
     A linear program in the n*m entries of P with n + m equality constraints (WGAN paper Eq. 1 for
-    discrete distributions; seed 004's coupling set), solved by scipy's HiGHS. Returns the value and the
-    plan (on the backend of ``cost``). For the small tables of the chapters; cost grows like (n m)^~2.
+    discrete distributions; the coupling set of Bereyhi's "Deep Generative Models, Chapter 4"), solved by
+    scipy's HiGHS. Returns the value and the plan (on the backend of ``cost``). For the small tables of the
+    chapters; cost grows like (n m)^~2.
     """
     from scipy import sparse
     from scipy.optimize import linprog
@@ -321,8 +328,8 @@ def solve_dual_lp(a, b, cost) -> DualPotentials:
     can only raise the objective (a, b >= 0), so they stay optimal (Villani 2008, ch. 5; Peyre & Cuturi
     2019, ch. 3). After it, when C is a metric, ``phi(x) = min_j C(x, y_j) - g_j`` is 1-Lipschitz with
     ``phi(x_i) = f_i`` and ``phi(y_j) = -g_j``: W = E_a[phi] - E_b[phi], the discrete Kantorovich-
-    Rubinstein duality (WGAN paper Eq. 2; seeds 000, 002). Potentials are unique only up to
-    ``(f + t, g - t)``; this pins f_0 in the LP. Returns the value and f, g (on the backend of ``cost``).
+    Rubinstein duality (WGAN paper Eq. 2). Potentials are unique only up to ``(f + t, g - t)``; this pins
+    f_0 in the LP. Returns the value and f, g (on the backend of ``cost``).
     """
     from scipy import sparse
     from scipy.optimize import linprog

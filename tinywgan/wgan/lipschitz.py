@@ -1,6 +1,6 @@
 """The three ways to keep a WGAN critic (roughly) 1-Lipschitz.
 
-The Kantorovich-Rubinstein duality (Arjovsky et al. 2017, Eq. 3) gives
+The Kantorovich-Rubinstein duality (Arjovsky et al. 2017, Eq. 2) gives
 ``W(P_r, P_g) = sup_{||f||_L <= 1} E_{x~P_r}[f(x)] - E_{x~P_g}[f(x)]``: the critic must stay in a set of
 Lipschitz functions. Three tools do it, in the order the papers came:
 
@@ -91,7 +91,7 @@ def critic_gradient_norms(critic: Module, x: Tensor, create_graph: bool = False)
 
 def gradient_penalty(critic: Module, real, fake, rng: Rng = None, weight: float = 10.0, alpha=None) -> Tensor:
     """``weight * mean_i (||grad_x f(x_hat_i)|| - 1)^2`` at random interpolates (Gulrajani et al. 2017,
-    Eq. 3: weight = lambda = 10).
+    Eq. 3: weight = lambda; their Algorithm 1 uses lambda = 10).
 
     The gradient is computed with ``create_graph=True``, so ``penalty.backward()`` reaches the critic's
     weights through it. ``rng`` and ``alpha``: see :func:`interpolate`.

@@ -1,8 +1,13 @@
 """The WGAN losses and, for comparison, the vanilla GAN's.
 
-The critic f_w approximates the Kantorovich-Rubinstein dual (Arjovsky et al. 2017, Eq. 3)
+The Kantorovich-Rubinstein duality (Arjovsky et al. 2017, Eq. 2) writes W as a sup over 1-Lipschitz f,
 
-    W(P_r, P_theta) = max_{||f||_L <= 1}  E_{x~P_r}[f(x)] - E_{z~p(z)}[f(g_theta(z))],
+    W(P_r, P_theta) = sup_{||f||_L <= 1}  E_{x~P_r}[f(x)] - E_{x~P_theta}[f(x)],
+
+and the critic f_w searches a parametrised family of K-Lipschitz functions instead, w ranging over a compact
+set of weights (a box [-c, c] under weight clipping; Arjovsky et al. 2017, Eq. 3):
+
+    max_w  E_{x~P_r}[f_w(x)] - E_{z~p(z)}[f_w(g_theta(z))],
 
 so the critic *minimises* ``critic_loss = E[f(fake)] - E[f(real)]`` and ``-critic_loss`` is the running
 estimate of W (up to the Lipschitz constant K when the weights are clipped). The generator minimises

@@ -46,8 +46,8 @@ class WGANConfig:
     batch_size: int = 256
     steps: int = 1000              # generator iterations
     noise_dim: int = 2
-    warmup: bool = False           # Arjovsky et al.: 100 critic iterations for the first 25 generator
-                                   # iterations and every 500th
+    warmup: bool = False           # Arjovsky et al.'s released code: 100 critic iterations for the first
+                                   # 25 generator iterations and every 500th
     seed: int = 0
     device: str = "cpu"
     checkpoint_every: int = 0      # generator iterations between checkpoints (0: none)
