@@ -11,7 +11,7 @@ import ot as pot  # the POT library: a test oracle only (tinywgan.transport.ot i
 import pytest
 import scipy.spatial.distance
 import scipy.stats
-from conftest import load_chapter
+from conftest import run_chapter
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -292,23 +292,35 @@ def test_mixing_backends_is_an_error():
 # ------------------------------------------------------------------------------------------- chapter 1
 @pytest.fixture(scope="module")
 def chapter_01(tmp_path_factory):
+    """Chapter 1 run as `python chapters/01_earth_movers_distance.py --quick --out DIR`: its globals, its
+    printout, its figure folder."""
     out = tmp_path_factory.mktemp("ch01")
     import contextlib
     import io
     buffer = io.StringIO()
     with contextlib.redirect_stdout(buffer):
-        result = load_chapter("01_earth_movers_distance.py").main(["--quick", "--out", str(out)])
-    return result, buffer.getvalue(), out
+        names = run_chapter("01_earth_movers_distance.py", "--quick", "--out", str(out))
+    return names, buffer.getvalue(), out
 
 
-def test_chapter_01_writes_its_figures(chapter_01):
+@pytest.mark.parametrize("name", ["plans", "cdfs", "dual_potential", "assignment_2d", "sinkhorn"])
+def test_chapter_01_writes_its_figures(chapter_01, name):
     _, _, out = chapter_01
-    for name in ("plans", "cdfs", "dual_potential", "assignment_2d", "sinkhorn"):
-        assert (out / f"{name}.png").stat().st_size > 1000
+    assert (out / f"{name}.png").stat().st_size > 1000
+
+
+def test_chapter_01_plan_figure_prints_small_masses_with_more_digits(chapter_01):
+    """A non-zero mass that two decimals would print as .00 (the independent plan's 0.05 * 0.05) gets
+    significant digits instead."""
+    mass_label = chapter_01[0]["mass_label"]
+    assert mass_label(0.0025) == ".0025"
+    assert mass_label(0.45) == ".45" and mass_label(0.1) == ".10"
+    assert all(mass_label(v) != ".00" for v in np.outer(chapter_01[0]["A_PILES"], chapter_01[0]["B_HOLES"]).ravel())
 
 
 def test_chapter_01_w1_three_ways_agree_as_printed(chapter_01):
-    result, text, _ = chapter_01
+    names, text, _ = chapter_01
+    result = names["claims"]
     printed = [float(v) for v in re.findall(r"(?:CDFs|primal LP|dual LP) .*= ([0-9.]+)", text)]
     assert len(printed) == 3
     # W1 by hand: int |F_x - F_y| = 0.2 + 0.05 + 0.35 + 0.45 + 0.4 + 0.3
@@ -319,9 +331,10 @@ def test_chapter_01_w1_three_ways_agree_as_printed(chapter_01):
 
 
 def test_chapter_01_plans_dual_and_2d_claims(chapter_01):
-    result, text, _ = chapter_01
-    ch = load_chapter("01_earth_movers_distance.py")
-    independent = float(np.sum(np.outer(ch.A_PILES, ch.B_HOLES) * np.abs(ch.X_PILES[:, None] - ch.Y_HOLES)))
+    names, text, _ = chapter_01
+    result = names["claims"]
+    independent = float(np.sum(np.outer(names["A_PILES"], names["B_HOLES"])
+                               * np.abs(names["X_PILES"][:, None] - names["Y_HOLES"])))
     assert result["cost_independent"] == pytest.approx(independent, abs=1e-12)
     assert result["cost_reversed"] > result["cost_independent"] > result["w1_cdf"]
     assert f"{result['cost_reversed']:.6f}" in text and f"{result['cost_independent']:.6f}" in text
@@ -331,7 +344,7 @@ def test_chapter_01_plans_dual_and_2d_claims(chapter_01):
 
 
 def test_chapter_01_sinkhorn_approaches_exact_value(chapter_01):
-    result, _, _ = chapter_01
+    result = chapter_01[0]["claims"]
     values, exact = result["sinkhorn_values"], result["emd_sinkhorn_clouds"]
     assert all(result["sinkhorn_converged"])
     assert all(v >= exact - 1e-9 for v in values)
