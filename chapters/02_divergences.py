@@ -40,7 +40,7 @@ import math
 import matplotlib.pyplot as plt
 import numpy as np
 from scipy.stats import norm
-from tqdm.auto import tqdm
+from tqdm import tqdm
 
 from tinywgan.engine.backend import Generator, to_numpy
 from tinywgan.lab import cli

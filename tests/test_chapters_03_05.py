@@ -7,20 +7,20 @@ import math
 
 import pytest
 
-from conftest import load_chapter
+from conftest import run_chapter
 
 W1 = 3.0  # chapter 04: N(0, 1) vs N(3, 1)
 
 
 def _run(filename, tmp_path_factory, *extra):
     out = tmp_path_factory.mktemp(filename.split("_")[0])
-    claims = load_chapter(filename).main(["--quick", "--out", str(out), *extra])
-    return claims, out
+    return run_chapter(filename, "--quick", "--out", str(out), *extra)["claims"], out
 
 
 @pytest.fixture(scope="module")
 def ch03(tmp_path_factory):
-    return _run("03_autograd.py", tmp_path_factory)
+    out = tmp_path_factory.mktemp("03")
+    return run_chapter("03_autograd.py", "--quick", "--out", str(out))["claims"], out
 
 
 @pytest.fixture(scope="module")
@@ -67,13 +67,20 @@ def check_chapter_03(c):
 def test_chapter_03_claims(ch03):
     claims, out = ch03
     check_chapter_03(claims)
+
+
+def test_chapter_03_writes_its_figures(ch03):
+    """The graph, x**3 and its derivatives, the finite-difference errors, and the gradient penalty step."""
+    _, out = ch03
     _assert_figures(out, ["graph.png", "x_cubed.png", "finite_differences.png", "gradient_penalty.png"])
 
 
-def test_chapter_03_on_the_strict_array_api(tmp_path):
+def test_chapter_03_on_the_strict_array_api(ch03, tmp_path):
     """The same claims with array_api_strict arrays (the stand-in for CuPy), and the same numbers."""
-    claims = load_chapter("03_autograd.py").main(["--quick", "--device", "strict", "--out", str(tmp_path)])
+    claims = run_chapter("03_autograd.py", "--quick", "--device", "strict", "--out", str(tmp_path))["claims"]
     check_chapter_03(claims)
+    assert claims == ch03[0]
+    _assert_figures(tmp_path, ["graph.png", "gradient_penalty.png"])
 
 
 # ------------------------------------------------------------------------------------------ chapter 04
@@ -105,17 +112,23 @@ def test_chapter_04_gradient_penalty_estimates_w(ch04):
 
 
 def test_chapter_04_two_dimensions_against_exact_emd(ch04):
-    c, out = ch04
+    c, _ = ch04
     assert 0.9 < c["emd_2d"] < 1.2  # 8 Gaussians (radius 1.41) vs N(0, 0.3^2 I), 256 points each
     assert abs(c["gp_estimate_2d"] - c["emd_2d"]) / c["emd_2d"] < 0.10
     assert abs(c["median_norm_2d"] - 1.0) < 0.10
+
+
+def test_chapter_04_writes_its_figures(ch04):
+    """The 1-D critics, their gradient norms (counts of interpolates), the estimates while training, the 2-D
+    critic."""
+    _, out = ch04
     _assert_figures(out, ["critic_1d.png", "gradient_norms.png", "estimate_vs_iterations.png",
                           "critic_2d.png"])
 
 
 # ------------------------------------------------------------------------------------------ chapter 05
 def test_chapter_05_gan_gradient_vanishes_wgan_does_not(ch05):
-    c, out = ch05
+    c, _ = ch05
     # the saturating GAN loss hands the typical fake a slope below 1e-3 of the WGAN-GP critic's...
     assert c["ratio_saturating_to_gp"] < 1e-3
     assert c["gan_saturating_median"] < 1e-3 * c["wgan_gp_median"]
@@ -135,9 +148,14 @@ def test_chapter_05_gan_gradient_vanishes_wgan_does_not(ch05):
     assert c["wgan_clip_min"] > 1e-5
     # the non-saturating loss keeps a slope of order one or more
     assert c["gan_non_saturating_median"] > 0.5
+
+
+def test_chapter_05_writes_its_figures(ch05):
+    """The Figure 2 picture (densities, D, the critic; every loss's slope) and the slopes while training."""
+    _, out = ch05
     _assert_figures(out, ["gan_vs_wgan.png", "gradients_while_training.png"])
 
 
 def test_chapter_05_is_deterministic_for_a_seed(ch05, tmp_path):
-    again = load_chapter("05_gan_vs_wgan.py").main(["--quick", "--out", str(tmp_path)])
+    again = run_chapter("05_gan_vs_wgan.py", "--quick", "--out", str(tmp_path))["claims"]
     assert again == ch05[0]

@@ -251,7 +251,7 @@ def download_mnist(folder, base_url: str | Sequence[str] = MNIST_MIRRORS, *,
     wrong checksum leaves nothing behind. Uses urllib only. Returns the paths of the files; raises
     :class:`DownloadError` naming the file, each URL tried and what went wrong.
     """
-    from tqdm.auto import tqdm
+    from tqdm import tqdm  # text bars: the same in a terminal and a notebook (no widgets needed)
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

@@ -118,7 +118,7 @@ def train_classifier(images, labels, *, steps: int = 2000, batch_size: int = 128
     order, at = None, n
     bar = None
     if progress:
-        from tqdm.auto import tqdm
+        from tqdm import tqdm  # text bars: the same in a terminal and a notebook (no widgets needed)
         bar = tqdm(total=steps, desc="classifier", unit="step", mininterval=0.5)
     for _ in range(steps):
         if at + batch_size > n:  # a new epoch: a fresh order; the last partial batch is dropped

@@ -285,6 +285,6 @@ def train(config: WGANConfig, sample_real: Callable, generator: Module, critic: 
 def _progress(config: WGANConfig, start: int):
     if not config.progress:
         return None
-    from tqdm.auto import tqdm
+    from tqdm import tqdm  # text bars: the same in a terminal and a notebook (no widgets needed)
     return tqdm(total=config.steps, initial=start, desc=f"WGAN-{config.lipschitz}", unit="step",
                 mininterval=0.5)
