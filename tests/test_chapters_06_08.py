@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pytest
 
-from conftest import load_chapter
+from conftest import run_chapter
 from tinywgan.lab import experiment as ex
 from tinywgan.data import toy_dataset
 from tinywgan.wgan import SpectralNorm
@@ -24,7 +24,7 @@ FIGURES = {
 
 
 def _run(filename, out, *extra):
-    return load_chapter(filename).main(["--quick", "--out", str(out), *extra])
+    return run_chapter(filename, "--quick", "--out", str(out), *extra)["claims"]
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +41,13 @@ def ch07(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def ch08(tmp_path_factory):
+    import contextlib
+    import io
     out = tmp_path_factory.mktemp("ch08")
-    return out, _run("08_spectral_normalization.py", out, "--with-clipping")
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        claims = _run("08_spectral_normalization.py", out, "--with-clipping")
+    return out, claims, printed.getvalue()
 
 
 def _check_run_claims(claims: dict) -> None:
@@ -77,6 +82,17 @@ def test_06_clipping_piles_weights_at_the_walls(ch06):
     assert claims["k_bound"] < 0.1 and abs(claims["k_reading"]) < 0.1
 
 
+@pytest.mark.parametrize("fixture", ["ch06", "ch07"])
+def test_the_chapters_algorithm_is_the_trainer(fixture, request):
+    """Chapters 06 and 07 write their paper's Algorithm 1 as a loop of their own; run from one seed for a few
+    generator steps, it and tinywgan.wgan.train give the same estimates and the same weights, to the bit."""
+    _, claims = request.getfixturevalue(fixture)
+    algorithm = claims["algorithm"]
+    assert len(algorithm["loop"]) == len(algorithm["trainer"]) == 3
+    assert algorithm["loop"] == algorithm["trainer"]
+    assert algorithm["max_difference"] == 0.0
+
+
 def test_07_penalty_against_clipping(ch07):
     _, claims = ch07
     gp, clip = claims["gp"], claims["clip"]
@@ -100,7 +116,7 @@ def test_07_clipping_run_is_chapter_06s_run(ch06, ch07):
 
 
 def test_08_spectral_norm_bounds_the_slopes(ch07, ch08):
-    _, claims = ch08
+    _, claims, _ = ch08
     for name in ("sn", "gp", "clip"):
         _check_run_claims(claims[name])
     np.testing.assert_allclose(claims["sn_layer_norms"], 1.0, rtol=2e-2)   # W / sigma_hat has sigma ~ 1
@@ -110,6 +126,13 @@ def test_08_spectral_norm_bounds_the_slopes(ch07, ch08):
     # The comparison runs are chapter 7's runs, to the digit.
     assert claims["gp"]["w1_to_data"] == ch07[1]["gp"]["w1_to_data"]
     assert claims["clip"]["w1_to_data"] == ch07[1]["clip"]["w1_to_data"]
+
+
+def test_08_prints_its_sections_in_order(ch08):
+    """With --with-clipping the clipping run is section 4, after the gradient penalty's section 3."""
+    printed = ch08[2]
+    headers = [line.split(".")[0] for line in printed.splitlines() if line.startswith("== ")]
+    assert headers == ["== 1", "== 2", "== 3", "== 4"], headers
 
 
 # ---- the shared experiment code ----------------------------------------------------------------------
