@@ -86,6 +86,29 @@ def test_alpha_is_one_value_per_sample():
     np.testing.assert_allclose(alpha_shape, alpha_shape[:, :1, :1, :1] * np.ones_like(images))
 
 
+def test_alpha_is_drawn_independently_for_each_sample():
+    """Gulrajani et al. 2017, Algorithm 1, line 4: eps ~ U[0, 1] for *each* sample. With real = 1 and
+    fake = 0, x_hat is alpha itself: 4000 draws must look like independent U[0, 1] numbers, not one number
+    for the batch (nor a value per feature: a sample's features share its alpha)."""
+    real, fake = np.ones((4000, 3)), np.zeros((4000, 3))
+    x_hat = interpolate(real, fake, tw.Generator(4)).numpy()
+    np.testing.assert_array_equal(x_hat, x_hat[:, :1] * np.ones((1, 3)))
+    alpha = x_hat[:, 0]
+    assert len(np.unique(alpha)) == len(alpha)
+    assert alpha.min() >= 0 and alpha.max() < 1 and alpha.min() < 0.01 and alpha.max() > 0.99
+    assert abs(alpha.mean() - 0.5) < 0.02 and abs(alpha.var() - 1 / 12) < 0.01
+    assert abs(np.corrcoef(alpha[:-1], alpha[1:])[0, 1]) < 0.1  # neighbours are not tied to each other
+
+
+def test_interpolates_are_alpha_real_plus_one_minus_alpha_fake():
+    """x_hat = eps x + (1 - eps) x~ (Gulrajani et al. 2017, Algorithm 1, line 6), not the other way round."""
+    rng = np.random.default_rng(5)
+    real, fake, alpha = rng.standard_normal((4, 3)), rng.standard_normal((4, 3)), rng.uniform(size=(4, 1))
+    x_hat = interpolate(real, fake, alpha=alpha)
+    np.testing.assert_allclose(x_hat.numpy(), alpha * real + (1 - alpha) * fake, rtol=1e-12)
+    assert x_hat.requires_grad and x_hat.is_leaf
+
+
 def test_rng_may_be_none_a_seed_a_numpy_or_a_tinywgan_generator(device):
     real = backend.to_device(np.ones((6, 3)), device)
     fake = backend.to_device(np.zeros((6, 3)), device)
@@ -127,6 +150,10 @@ def test_penalty_of_a_linear_critic():
     critic[0].weight.data = np.array([[0.3], [0.4]])  # ||grad|| = 0.5 everywhere
     real, fake = np.ones((4, 2)), np.zeros((4, 2))
     assert gradient_penalty(critic, real, fake, tw.Generator(0), weight=1.0).item() == pytest.approx(0.25)
+    # lambda (||grad|| - 1)^2 with lambda = 3 and ||grad|| = 2: weighted, squared, and a norm above 1 costs too
+    critic[0].weight.data = np.array([[1.2], [1.6]])
+    assert gradient_penalty(critic, real, fake, tw.Generator(0), weight=3.0).item() == pytest.approx(3.0)
+    assert gradient_penalty(critic, real, fake, tw.Generator(0)).item() == pytest.approx(10.0)  # lambda = 10
 
 
 def test_penalty_rejects_batches_of_different_shapes():
