@@ -342,6 +342,82 @@ class Adam(Optimizer):
 
 
 # ---------------------------------------------------------------------------------------------------------
+# Learning-rate schedules and weight averaging (PyTorch's names: lr_scheduler.LinearLR, swa_utils)
+
+
+class LinearLR:
+    """Scale an optimizer's learning rate linearly over ``total_iters`` calls of :meth:`step`
+    (``torch.optim.lr_scheduler.LinearLR``, same arguments and defaults): after ``t`` calls ::
+
+        lr_t = base_lr * (start_factor + (end_factor - start_factor) * min(t, total_iters) / total_iters)
+
+    computed from ``t`` in closed form (no running product), so a resumed run gets the same lr to the bit.
+    ``LinearLR(opt, 1.0, 0.0, T)`` stepped once per generator iteration is the decay of Gulrajani et al.'s
+    released CIFAR-10 code: lr * (1 - t / T) at iteration t, reaching 0 after the last one.
+    """
+
+    def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
+                 total_iters: int = 5):
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"LinearLR: optimizer must be a tinywgan Optimizer; got {type(optimizer).__name__}")
+        if not 0 < float(start_factor) <= 1:
+            raise ValueError(f"LinearLR: start_factor must be in (0, 1]; got {start_factor!r}")
+        if not 0 <= float(end_factor) <= 1:
+            raise ValueError(f"LinearLR: end_factor must be in [0, 1]; got {end_factor!r}")
+        if not isinstance(total_iters, int) or isinstance(total_iters, bool) or total_iters < 1:
+            raise ValueError(f"LinearLR: total_iters must be an integer >= 1; got {total_iters!r}")
+        self.optimizer = optimizer
+        self.base_lr = optimizer.lr
+        self.start_factor, self.end_factor = float(start_factor), float(end_factor)
+        self.total_iters = total_iters
+        self.last_epoch = 0
+        optimizer.lr = self.lr_at(0)
+
+    def lr_at(self, t: int) -> float:
+        """The learning rate after ``t`` calls of :meth:`step`."""
+        fraction = min(t, self.total_iters) / self.total_iters
+        return self.base_lr * (self.start_factor + (self.end_factor - self.start_factor) * fraction)
+
+    def step(self) -> None:
+        self.last_epoch += 1
+        self.optimizer.lr = self.lr_at(self.last_epoch)
+
+    def get_last_lr(self) -> list[float]:
+        return [self.optimizer.lr]
+
+    def state_dict(self) -> dict:
+        return {"scheduler": "LinearLR", "base_lr": self.base_lr, "start_factor": self.start_factor,
+                "end_factor": self.end_factor, "total_iters": self.total_iters, "last_epoch": self.last_epoch}
+
+    def load_state_dict(self, state: dict) -> None:
+        if state.get("scheduler") != "LinearLR":
+            raise ValueError(f"LinearLR.load_state_dict: the state is of a {state.get('scheduler')!r} scheduler")
+        if state.get("total_iters") != self.total_iters:
+            raise ValueError(f"LinearLR.load_state_dict: the state has total_iters {state.get('total_iters')}; "
+                             f"this scheduler has {self.total_iters}")
+        self.base_lr = float(state["base_lr"])
+        self.start_factor, self.end_factor = float(state["start_factor"]), float(state["end_factor"])
+        self.last_epoch = int(state["last_epoch"])
+        self.optimizer.lr = self.lr_at(self.last_epoch)
+
+
+def update_ema(average: Iterable[Tensor], params: Iterable[Tensor], decay: float) -> None:
+    """One step of an exponential moving average of weights, in place on each array's device::
+
+        average <- decay * average + (1 - decay) * params
+
+    (``torch.optim.swa_utils.get_ema_multi_avg_fn``). Averaging a GAN generator's weights over the last
+    stretch of training steadies a generator that circles its target instead of settling (Yazici et al.
+    2019, "The Unusual Effectiveness of Averaging in GAN Training")."""
+    decay = float(decay)
+    if not 0 <= decay < 1:
+        raise ValueError(f"update_ema: decay must be in [0, 1); got {decay}")
+    for a, p in zip(average, params, strict=True):
+        a.data *= decay
+        a.data += (1 - decay) * p.data
+
+
+# ---------------------------------------------------------------------------------------------------------
 # Helpers
 
 

@@ -16,7 +16,7 @@ from typing import Callable
 from .. import fast
 from ..engine import Tensor, backend, grad, no_grad
 from ..nn import Module
-from ..optim import Adam, RMSprop
+from ..optim import Adam, LinearLR, RMSprop, update_ema
 from . import checkpoint
 from .lipschitz import SpectralNorm, clip_weights, gradient_penalty
 from .losses import critic_loss, generator_loss
@@ -25,6 +25,7 @@ from .losses import critic_loss, generator_loss
 # Configuration
 
 LIPSCHITZ = ("clip", "gp", "sn")
+LR_SCHEDULES = ("constant", "linear")
 OPTIMIZERS = ("adam", "rmsprop")  # Gulrajani et al.'s and Arjovsky et al.'s
 
 
@@ -53,6 +54,11 @@ class WGANConfig:
     checkpoint_every: int = 0      # generator iterations between checkpoints (0: none)
     checkpoint_path: str | None = None
     progress: bool = True          # a tqdm bar
+    lr_schedule: str = "constant"  # "linear": both learning rates decay from lr to 0 over the run
+                                   # (lr * (1 - t / steps) at generator iteration t, as Gulrajani et al.'s
+                                   # released CIFAR-10 code)
+    ema_decay: float | None = None  # keep an exponential moving average of the generator's weights with
+                                    # this decay (e.g. 0.999); None: no average
 
     def __post_init__(self):
         def need(ok, name, expected):
@@ -67,6 +73,9 @@ class WGANConfig:
         need(self.lr > 0, "lr", "> 0")
         need(self.critic_lr is None or self.critic_lr > 0, "critic_lr", "None or > 0")
         need(len(self.betas) == 2 and all(0 <= b < 1 for b in self.betas), "betas", "two numbers in [0, 1)")
+        need(self.lr_schedule in LR_SCHEDULES, "lr_schedule", f"one of {LR_SCHEDULES}")
+        need(self.ema_decay is None or (isinstance(self.ema_decay, (int, float)) and 0 <= self.ema_decay < 1),
+             "ema_decay", "None or a number in [0, 1)")
         need(isinstance(self.checkpoint_every, int) and self.checkpoint_every >= 0, "checkpoint_every",
              "an integer >= 0")
         need(self.checkpoint_every == 0 or self.checkpoint_path, "checkpoint_path",
@@ -160,9 +169,21 @@ class WGANTrainer:
     times it. ``sample_real(n, rng)`` returns n real samples (an array on ``config.device``); the noise is
     N(0, I) of size ``config.noise_dim``. One :class:`tinywgan.engine.backend.Generator` seeded with ``config.seed``
     draws the data, the noise and the interpolation weights, so a seed fixes the run.
+
+    Two additions steady the end of a run, where a WGAN's generator tends to circle its target instead of
+    settling (the min-max game oscillates; a gradient step on each player in turn rotates around the saddle
+    point rather than falling into it):
+
+    * ``config.lr_schedule = "linear"``: both learning rates fall linearly to 0 over the run
+      (:class:`tinywgan.optim.LinearLR`), so the circles shrink as training ends;
+    * ``config.ema_decay``: ``generator_ema`` (a module of the generator's architecture; its weights are set
+      to the generator's at the start) follows the exponential moving average of the generator's weights,
+      updated after each generator step (:func:`tinywgan.optim.update_ema`). The average sits near the
+      centre of the circle (Yazici et al. 2019); sample and evaluate with it.
     """
 
-    def __init__(self, config: WGANConfig, sample_real: Callable, generator: Module, critic: Module):
+    def __init__(self, config: WGANConfig, sample_real: Callable, generator: Module, critic: Module,
+                 generator_ema: Module | None = None):
         if config.lipschitz == "sn" and not any(isinstance(m, SpectralNorm) for m in critic.modules()):
             raise ValueError("WGANConfig.lipschitz is 'sn' but the critic has no SpectralNorm layer: wrap it "
                              "with tinywgan.wgan.spectral_norm(critic)")
@@ -174,6 +195,18 @@ class WGANTrainer:
         self.opt_critic = make_optimizer(config, self.critic_params, config.critic_lr or config.lr)
         self.opt_generator = make_optimizer(config, self.generator_params, config.lr)
         self.n_weights = sum(p.size for p in self.critic_params)
+        self.schedulers = []
+        if config.lr_schedule == "linear":
+            self.schedulers = [LinearLR(opt, 1.0, 0.0, config.steps)
+                               for opt in (self.opt_critic, self.opt_generator)]
+        if (config.ema_decay is None) != (generator_ema is None):
+            raise ValueError("WGANTrainer: pass generator_ema (e.g. copy.deepcopy(generator)) exactly when "
+                             f"config.ema_decay is set; ema_decay is {config.ema_decay!r} and generator_ema is "
+                             f"{'None' if generator_ema is None else type(generator_ema).__name__}")
+        self.generator_ema = generator_ema
+        if generator_ema is not None:  # the average starts at the generator's weights
+            generator_ema.load_state_dict(generator.state_dict())
+            generator_ema.eval()
 
     def noise(self, n: int) -> Tensor:
         return Tensor(self.rng.normal((n, self.config.noise_dim)))
@@ -221,6 +254,8 @@ class WGANTrainer:
         for p, g in zip(self.generator_params, grad(g_loss, self.generator_params)):
             p.grad = g
         self.opt_generator.step()
+        if self.generator_ema is not None:  # the average follows: ema <- decay * ema + (1 - decay) * theta
+            update_ema(self.generator_ema.parameters(), self.generator_params, self.config.ema_decay)
         return value
 
     def iteration(self, step: int) -> dict:
@@ -230,34 +265,48 @@ class WGANTrainer:
         for k in range(n_critic):
             c = self.critic_step(step, count_clipped=k == n_critic - 1)
         g_loss = self.generator_step(step)
+        for scheduler in self.schedulers:  # the learning rates of the next iteration
+            scheduler.step()
         return dict(step=step + 1, critic_loss=c["critic_loss"], w_estimate=c["w_estimate"],
                     penalty=c["penalty"], generator_loss=g_loss,
                     clipped_fraction=c["clipped"] / self.n_weights)
 
     def save(self, path, step: int, log: "TrainLog") -> None:
         """Everything a run needs to continue bit for bit: both networks, both optimizers, the RNG, the log."""
+        extra = {} if self.generator_ema is None else {"generator_ema": self.generator_ema}
         checkpoint.save(path, generator=self.generator, critic=self.critic, opt_generator=self.opt_generator,
                         opt_critic=self.opt_critic, rng=self.rng, step=step, config=self.config.to_dict(),
-                        log=log.to_dict())
+                        log=log.to_dict(), schedulers=[s.state_dict() for s in self.schedulers], **extra)
 
     def restore(self, path) -> tuple[int, "TrainLog"]:
         """Load a checkpoint written by :meth:`save`; returns (the step to continue from, the log so far)."""
         saved = checkpoint.load(path)
+        extra = {} if self.generator_ema is None else {"generator_ema": self.generator_ema}
         saved.restore(generator=self.generator, critic=self.critic, opt_generator=self.opt_generator,
-                      opt_critic=self.opt_critic, rng=self.rng)
+                      opt_critic=self.opt_critic, rng=self.rng, **extra)
+        schedulers = saved.metadata.get("schedulers", [])
+        if len(schedulers) != len(self.schedulers):
+            raise checkpoint.CheckpointError(f"{path}: the checkpoint holds {len(schedulers)} learning-rate "
+                                             f"schedules; this run (lr_schedule {self.config.lr_schedule!r}) "
+                                             f"has {len(self.schedulers)}")
+        for scheduler, state in zip(self.schedulers, schedulers):
+            scheduler.load_state_dict(state)
         return saved.metadata["step"], TrainLog.from_dict(saved.metadata["log"])
 
 
 def train(config: WGANConfig, sample_real: Callable, generator: Module, critic: Module,
-          resume: str | Path | None = None, callback: Callable | None = None) -> TrainLog:
+          resume: str | Path | None = None, callback: Callable | None = None,
+          generator_ema: Module | None = None) -> TrainLog:
     """Train ``generator`` and ``critic`` (in place) for ``config.steps`` generator iterations.
 
     See :class:`WGANTrainer` for ``sample_real`` and the randomness. ``resume`` is a checkpoint written by an
     earlier run (``config.checkpoint_every``): training continues from its step, and the returned log is the
     whole run's. ``callback(step, log)`` runs after every generator iteration (chapters take snapshots).
+    ``generator_ema``: with ``config.ema_decay`` set, a module of the generator's architecture (say
+    ``copy.deepcopy(generator)``) that receives the moving average of its weights; see :class:`WGANTrainer`.
     """
     fast.prepare_run()  # the speed layer's memory setting, when the layer is on
-    trainer = WGANTrainer(config, sample_real, generator, critic)
+    trainer = WGANTrainer(config, sample_real, generator, critic, generator_ema)
     log, start = TrainLog(), 0
     if resume is not None:
         start, log = trainer.restore(resume)
