@@ -112,7 +112,9 @@ pair_b = ex.make_networks(scale.width, scale.depth, config.noise_dim, config.see
 ours = wgan_clipping(*pair_a, data.sample, check_steps, Generator(config.seed, config.device), lr=config.lr,
                      c=config.clip_value, m=config.batch_size, n_critic=config.n_critic,
                      noise_dim=config.noise_dim)
-log = train(dataclasses.replace(config, steps=check_steps, progress=False), data.sample, *pair_b)
+paper_algorithm = dataclasses.replace(config, steps=check_steps, progress=False, lr_schedule="constant",
+                                      ema_decay=None)
+log = train(paper_algorithm, data.sample, *pair_b)
 weights_a = [p.numpy() for net in pair_a for p in net.parameters()]
 weights_b = [p.numpy() for net in pair_b for p in net.parameters()]
 algorithm_difference = max(float(np.max(np.abs(a - b))) for a, b in zip(weights_a, weights_b))

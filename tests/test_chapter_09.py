@@ -65,6 +65,17 @@ def test_resume_refuses_other_settings(quick):
                     "--resume", str(out / "checkpoint.npz")))
 
 
+def test_the_average_and_the_schedule_are_options_a_resume_must_match(quick, tmp_path):
+    tmp, out, first, _ = quick
+    averaged = _run(*_argv(tmp_path / "ema", tmp, "--ema", "0.9", "--lr-schedule", "linear"))
+    assert averaged["w_estimate"] != first["w_estimate"]  # the schedule changes the training itself
+    with pytest.raises(SystemExit, match="lr_schedule = 'constant'"):
+        _run(*_argv(tmp / "other", tmp, "--lr-schedule", "linear", "--steps", "9",
+                    "--resume", str(out / "checkpoint.npz")))
+    with pytest.raises(SystemExit, match="--ema must be in"):
+        _run(*_argv(tmp / "other", tmp, "--ema", "1"))
+
+
 def test_figure_titles_say_the_digits_are_rendered_and_the_w_legend_reads_right(quick, monkeypatch):
     """Rendered digits are named so in every title; the W-estimate legend fits a short run (no mean of one
     step) and a long one (the running mean's window)."""

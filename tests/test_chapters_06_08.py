@@ -210,3 +210,50 @@ def test_08_runs_on_the_bare_array_api(tmp_path):
     _check_run_claims(claims["sn"])
     assert claims["sn"]["gradient_norm_max"] <= claims["sn_lipschitz_bound"] * (1 + 1e-4)
     assert (tmp_path / "compared.png").exists()
+
+
+def test_07_samples_from_the_average_and_reports_the_trained_generator_beside_it(ch07):
+    _, claims = ch07
+    gp, clip = claims["gp"], claims["clip"]
+    assert gp["averaged"] and not clip["averaged"]          # the CPU recipe averages; clipping keeps the paper's
+    assert gp["high_quality_raw"] is not None and 0 <= gp["high_quality_raw"] <= 1
+    assert gp["w1_to_data_raw"] != gp["w1_to_data"]          # two generators, two numbers
+    assert clip["high_quality_raw"] is None
+
+
+def test_07_seed_sweep(tmp_path, ch07):
+    claims = _run("07_wgan_gradient_penalty.py", tmp_path, "--seeds", "0-1")
+    rows = claims["seeds"]
+    assert [r["seed"] for r in rows] == [0, 1]
+    assert rows[0]["w1_to_data"] == ch07[1]["gp"]["w1_to_data"]   # seed 0 is the chapter's own run, reused
+    assert rows[1]["w1_to_data"] != rows[0]["w1_to_data"]
+    assert (tmp_path / "seeds.png").stat().st_size > 5_000
+
+
+def test_parse_seeds():
+    from tinywgan.lab.sweep import parse_seeds
+    assert parse_seeds("0-4") == [0, 1, 2, 3, 4]
+    assert parse_seeds("0,3,7") == [0, 3, 7] and parse_seeds("1-2,5") == [1, 2, 5]
+    for bad in ("", "-1", "a", "3-1", "1,1", "0-x"):
+        with pytest.raises(ValueError, match="--seeds"):
+            parse_seeds(bad)
+
+
+def test_recipe_options_replace_a_tools_defaults():
+    import argparse
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true")
+    ex.add_toy_options(parser)
+
+    def config(*argv, tool="gp"):
+        return ex.toy_config(tool, 10, **ex.recipe_options(parser.parse_args(list(argv))))
+
+    assert (config().lr_schedule, config().ema_decay) == ("linear", ex.CPU_RECIPE["ema_decay"])
+    assert (config(tool="clip").lr_schedule, config(tool="clip").ema_decay) == ("constant", None)
+    assert config("--ema", "0").ema_decay is None and config("--ema", "0.99").ema_decay == 0.99
+    assert config("--lr-schedule", "constant").lr_schedule == "constant"
+    assert config("--ema", "0.9", tool="clip").ema_decay == 0.9
+    with pytest.raises(ValueError, match="--ema must be in"):
+        config("--ema", "1.5")
+    paper = ex.toy_config("gp", 10, paper=True)
+    assert (paper.lr, paper.lr_schedule, paper.ema_decay) == (ex.PAPER_LR, "constant", None)

@@ -172,3 +172,60 @@ def gradient_norm_histograms(runs: list[ToyRun], path) -> None:
     axes[0][0].legend(fontsize=7, loc="upper left")
     fig.tight_layout()
     save_figure(fig, path, dpi=100)
+
+
+def quality_over_training(runs: list[ToyRun], path, title: str = "") -> None:
+    """Per run, the share of high-quality samples (W1 to the data for a set without modes) along training,
+    for the averaged generator and the trained one: where the trained generator circles the modes, its
+    number swings; the average's steadies."""
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, len(runs), figsize=(4.6 * len(runs), 3.3), squeeze=False, sharey=True)
+    for ax, run in zip(axes[0], runs):
+        steps = [e.step for e in run.evaluations]
+        modes = run.n_modes is not None
+        value = (lambda e: 100 * e.high_quality) if modes else (lambda e: e.w1)
+        raw = (lambda e: 100 * e.high_quality_raw) if modes else (lambda e: e.w1_raw)
+        averaged = run.generator_ema is not None
+        ax.plot(steps, [value(e) for e in run.evaluations], "o-", ms=3, color="tab:blue",
+                label=f"averaged generator (EMA {run.config.ema_decay:g})" if averaged else "generator")
+        if averaged:
+            ax.plot(steps, [raw(e) for e in run.evaluations], "s-", ms=2.5, lw=1, color="tab:orange",
+                    alpha=0.8, label="trained generator itself")
+        ax.set_xlabel("generator step")
+        schedule = "lr decaying to 0" if run.config.lr_schedule == "linear" else "constant lr"
+        lr = run.config.critic_lr or run.config.lr
+        ax.set_title(f"{run.label}, seed {run.config.seed}\nlr {lr:g} / {run.config.lr:g}, {schedule}",
+                     fontsize=9)
+        ax.legend(fontsize=7, loc="lower right" if modes else "upper right")
+        ax.grid(alpha=0.3)
+        if modes:
+            ax.set_ylim(0, 100)
+    axes[0][0].set_ylabel("high-quality samples (%)" if runs[0].n_modes is not None else "W1 to data")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    save_figure(fig, path, dpi=100)
+
+
+def sample_clouds_figure(runs: list[ToyRun], path, title: str) -> None:
+    """The final samples of several runs (seeds) over the data, one panel each, with their numbers."""
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, len(runs), figsize=(2.9 * len(runs), 3.3), squeeze=False, layout="constrained")
+    for ax, run in zip(axes[0], runs):
+        snap = run.snapshots[-1]
+        ax.scatter(run.real[:, 0], run.real[:, 1], s=2, c=REAL_COLOUR, label="real")
+        ax.scatter(snap.samples[:, 0], snap.samples[:, 1], s=2, c=FAKE_COLOUR, alpha=0.6, label="generated")
+        ax.set_xlim(run.grid[0], run.grid[-1])
+        ax.set_ylim(run.grid[0], run.grid[-1])
+        ax.set_aspect("equal")
+        ax.tick_params(labelsize=7)
+        ax.set_xlabel("$x_1$", fontsize=8)
+        quality = _quality(run.modes, run.n_modes, run.high_quality)
+        ax.set_title(f"seed {run.config.seed}\n{quality}{', ' if quality else ''}W1 {run.w1_to_data:.3f}",
+                     fontsize=9)
+    axes[0][0].set_ylabel("$x_2$", fontsize=8)
+    axes[0][0].legend(loc="lower left", fontsize=7, markerscale=4, framealpha=0.8)
+    fig.suptitle(title, fontsize=10)
+    if runs[0].n_modes is not None:
+        fig.supxlabel(HQ_NOTE, fontsize=8)
+    save_figure(fig, path, dpi=100)
