@@ -15,6 +15,7 @@ from hypothesis.extra import numpy as hnp
 import tinywgan as tw
 from tinywgan import fast
 from tinywgan.engine import backend
+from tinywgan.engine import ops as F
 from tinywgan.engine.gradcheck import GradcheckError, gradcheck, gradgradcheck
 
 F64 = np.float64
@@ -82,6 +83,17 @@ def with_axis(strategy_of_shape=shapes(min_dims=1)):
     return strategy_of_shape.flatmap(build)
 
 
+def spread(xs, axis=-1, margin=0.1):
+    """A filter for std: x is not (nearly) constant along ``axis``, where std has no derivative."""
+    x = xs[0]
+    return x.size > 0 and np.all(np.ptp(x, axis=axis) > margin)
+
+
+def with_side(axis, side):
+    """Shapes of 1 to 3 axes whose axis ``axis`` has length ``side`` (for indexing with fixed indices)."""
+    return shapes(min_dims=2, max_dims=3).map(lambda s: s[:axis] + (side,) + s[axis + 1:])
+
+
 # (name, fn of tensors, strategy of a tuple of float64 inputs, filter or None)
 OPS = [
     ("add", lambda a, b: a + b, binary(), None),
@@ -131,6 +143,34 @@ OPS = [
     ("concatenate", lambda a, b: tw.concatenate([a, b * 2, a], axis=0), st.tuples(arrays((2, 3)), arrays((1, 3))),
      None),
     ("stack", lambda a, b: tw.stack([a, b, a * b], axis=1), st.tuples(arrays((2, 3)), arrays((2, 3))), None),
+    ("sin", F.sin, unary(), None),
+    ("cos", F.cos, unary(), None),
+    ("log1p", F.log1p, unary(lambda s: arrays(s, -0.7, 3.0)), None),
+    ("expm1", F.expm1, unary(), None),
+    ("square", F.square, unary(), None),
+    ("min_all", lambda x: F.min(x), shapes(min_dims=1).flatmap(lambda s: st.tuples(distinct_values(s))), None),
+    ("var_last_axis", lambda x: F.var(x, axis=-1, correction=1), unary(min_dims=1).filter(
+        lambda t: t[0].shape[-1] > 1), None),
+    ("var_all", lambda x: F.var(x, correction=0), unary(), None),
+    ("std_last_axis", lambda x: F.std(x, axis=-1, correction=1), unary(min_dims=1), spread),
+    ("std_all", lambda x: F.std(x, correction=0), unary(min_dims=1), lambda xs: spread(xs, axis=None)),
+    ("logsumexp_all", F.logsumexp, unary(), None),
+    ("logsumexp_axis0_keepdims", lambda x: F.logsumexp(x, axis=0, keepdims=True), unary(min_dims=1), None),
+    ("softmax", F.softmax, unary(min_dims=1), None),
+    ("softmax_axis0", lambda x: F.softmax(x, axis=0), unary(min_dims=2), None),
+    ("log_softmax", F.log_softmax, unary(min_dims=1), None),
+    ("squeeze_all", F.squeeze, unary(), None),
+    ("squeeze_axis", lambda x: F.squeeze(x.reshape((1,) + x.shape + (1,)), (0, -1)), unary(), None),
+    ("expand_dims", lambda x: F.expand_dims(x, (0, -1)), unary(), None),
+    ("swapaxes", lambda x: F.swapaxes(x, 0, -1), unary(min_dims=1), None),
+    ("getitem_array_axis1", lambda x: x[:, [2, 0, 2, -3]], with_side(1, 3).flatmap(lambda s: st.tuples(arrays(s))),
+     None),
+    ("getitem_array_last_axis", lambda x: x[..., [1, -1, 1]], unary(min_dims=1).filter(lambda t: t[0].shape[-1] > 1),
+     None),
+    ("getitem_slices_then_array", lambda x: x[1:, [0, -1, 0]], unary(min_dims=2).filter(lambda t: t[0].shape[0] > 1),
+     None),
+    ("getitem_pick", lambda x: x[[0, 1, 2, 0, -3], [1, -1, 0, 1, 1]], with_side(0, 3).flatmap(
+        lambda s: st.tuples(arrays(s[:1] + (2,) + s[2:]))), None),
 ]
 
 
@@ -151,15 +191,29 @@ def test_op_gradients(device, speed, name, fn, strategy, keep):
     check()
 
 
-@pytest.mark.parametrize("reduction", [tw.sum, tw.mean, tw.max, tw.norm])
+def _var(x, axis=None, keepdims=False):
+    return F.var(x, axis, correction=1, keepdims=keepdims)
+
+
+def _std(x, axis=None, keepdims=False):
+    return F.std(x, axis, correction=0, keepdims=keepdims)
+
+
+@pytest.mark.parametrize("reduction", [tw.sum, tw.mean, tw.max, F.min, tw.norm, _var, _std, F.logsumexp],
+                         ids=lambda f: f.__name__)
 def test_reductions_over_axes(device, speed, reduction):
     @given(case=with_axis())
     def check(case):
         x, axis, keepdims = case
-        if reduction is tw.max:  # a single maximum, further from the others than the step h
+        if reduction in (tw.max, F.min):  # a single extremum, further from the others than the step h
             x = (np.argsort(np.argsort(x, axis=None)).reshape(x.shape) - x.size / 2) * 0.01
         if reduction is tw.norm:
             assume(np.all(np.abs(x) > 1e-3))
+        reduced = tuple(range(x.ndim)) if axis is None else np.atleast_1d(axis)
+        if reduction is _var:  # correction = 1 needs two elements or more
+            assume(np.prod([x.shape[a] for a in reduced]) > 1)
+        if reduction is _std:
+            assume(np.all(np.ptp(x, axis=tuple(int(a) for a in reduced)) > 0.1))
 
         def fn(t):
             return reduction(t, axis=axis, keepdims=keepdims)

@@ -174,6 +174,32 @@ def test_parameter_without_gradient_is_untouched(device, name, hp):
     assert np.array_equal(backend.to_numpy(r.data), P0 + 1)
 
 
+# tinywgan's state name -> the name reference_step keeps it under
+STATE_NAMES = {"step": "t", "momentum_buffer": "b", "square_avg": "v", "grad_avg": "gbar", "exp_avg": "m",
+               "exp_avg_sq": "v"}
+
+
+@pytest.mark.parametrize("name, hp", CONFIGS, ids=CONFIG_IDS)
+def test_lr_0_leaves_the_parameter_but_still_updates_the_state(device, name, hp):
+    """With lr = 0 (a warm-up's first step, or LinearLR's last) p stays as it is, bit for bit, while the
+    state moves as in PyTorch: the step count, momentum buffers, RMSprop's square_avg, Adam's m and v."""
+    hp = {**hp, "lr": 0.0}
+    a, c = constants(device)
+    p = param(P0, device)
+    opt = getattr(optim, name)([p], **hp)
+    state = {}
+    for _ in range(3):
+        quadratic_step(opt, p, a, c)
+        reference_step(name, hp, P0, A * P0 + C, state)
+        assert np.array_equal(backend.to_numpy(p.data), P0)
+    ours = opt.state[0]
+    assert set(ours) == {"step"} | set(opt._state_arrays())  # plain SGD keeps only the count
+    assert ours["step"] == state["t"] == 3
+    for key in set(ours) - {"step"}:
+        np.testing.assert_allclose(backend.to_numpy(ours[key]), state[STATE_NAMES[key]], rtol=1e-12, atol=1e-15,
+                                   err_msg=key)
+
+
 def test_zero_grad_sets_grads_to_none():
     p = param(P0)
     opt = optim.SGD([p], lr=0.1)

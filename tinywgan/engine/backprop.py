@@ -75,11 +75,13 @@ def _backprop(outputs: Sequence[Tensor], grad_outputs: list, inputs, create_grap
     heap, pushed = [], set()
 
     def visit(t: Tensor):
-        """Remember a leaf; schedule the function that made ``t`` (once)."""
+        """Remember a leaf; schedule the function that made ``t`` (once), if one of its inputs needs a gradient
+        (for grad(y, x): never the one that made x itself, unless x is also on a path from another input)."""
         if t.creator is None or id(t) in targets:
             leaves[id(t)] = t
         f = t.creator
-        if f is not None and id(f) not in pushed and (t.requires_grad if reaches is None else id(t) in reaches):
+        if f is not None and id(f) not in pushed and (
+                t.requires_grad if reaches is None else any(id(x) in reaches for x in f.inputs)):
             pushed.add(id(f))
             heapq.heappush(heap, (-f.generation, -f.seq, f, t))  # then the most recently made first
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from ..engine.backend import matmul
+from ..engine.backend import astype, c_contiguous, matmul
 from ..engine.ops import (BroadcastTo, Div, LeakyReLU, Linear, MatMul, Max, Mean, Mul, Neg, Norm, Pow, ReLU, Reshape,
                           Sqrt, Sub, Sum, SumTo, Tanh, Transpose)
 from ..engine.ops.axes import kept_shape
@@ -48,10 +48,12 @@ def matmul_backward(f: MatMul, gy: Tensor):
     ga = Tensor(matmul(g, mT(xp, B))) if need_a else None
     gb = None
     if need_b and isinstance(b.creator, Transpose) and b.ndim == 2:
-        # b = W^T (a Linear layer's recorded backward, walked again by the gradient penalty): compute the
-        # gradient in W's layout, (g^T a)^T, so that all of W's gradients add up in one memory order
-        # (adding a C-ordered and a transposed array is ~10x slower). Same FLOPs, same numbers.
-        gb = Tensor(mT(xp, matmul(mT(xp, g), A)))
+        # b = W^T (a Linear layer's recorded backward, walked again by the gradient penalty): the textbook's
+        # product a^T g, copied into W's layout (its transpose made C-contiguous), so that all of W's
+        # gradients add up in one memory order (adding a C-ordered and a transposed array is ~10x slower).
+        # Computing (g^T a)^T directly would save the copy but not the numbers: BLAS may accumulate the
+        # two products in different orders (OpenBLAS's Haswell kernels on an AVX-512 EPYC do).
+        gb = Tensor(mT(xp, c_contiguous(mT(xp, matmul(mT(xp, A), g)))))
     elif need_b:
         gb = Tensor(matmul(mT(xp, A), g))
     return ga, gb
@@ -88,6 +90,8 @@ def neg_backward(f: Neg, gy):
 
 def pow_backward(f: Pow, gy):
     x = f.inputs[0].data
+    if f.c == 0:
+        return Tensor(f.xp.zeros_like(x))
     if f.c == 2:
         return Tensor(gy.data * (2 * x))
     c1 = f.c - 1
@@ -145,7 +149,11 @@ def broadcast_to_backward(f: BroadcastTo, gy):
 def norm_backward(f: Norm, gy):
     x = f.inputs[0]
     kept = kept_shape(x.shape, f.axes)
-    return Tensor(x.data * (f.xp.reshape(gy.data, kept) / f.xp.reshape(f.outputs[0].data, kept)))
+    g, y = f.xp.reshape(gy.data, kept), f.xp.reshape(f.outputs[0].data, kept)
+    if f.eps == 0:
+        zero = astype(y == 0, y.dtype)
+        return Tensor(x.data * (g / (y + zero) * (1 - zero)))
+    return Tensor(x.data * (g / y))
 
 
 TABLE = {Linear: linear_backward, LinearAct: linear_act_backward, MatMul: matmul_backward,

@@ -14,7 +14,7 @@ un-broadcasts by hand.
 from __future__ import annotations
 
 from .. import backend, checks
-from ..tensor import Function
+from ..tensor import Function, Tensor, as_tensors
 
 # ---------------------------------------------------------------------------------------------------------
 # Arithmetic
@@ -76,7 +76,11 @@ class Neg(Function):
 
 
 class Pow(Function):
-    """y = x**c for a constant number c.   dy/dx = c * x**(c - 1)."""
+    """y = x**c for a constant number c.   dy/dx = c * x**(c - 1), and 0 for c = 0.
+
+    c = 0 is its own case: c * x**(c - 1) would be 0 * inf = NaN at x = 0, where x**0 = 1 has derivative 0
+    (as in PyTorch and HIPS autograd, issue #116). It also makes the second derivative of x**1 at 0 exact.
+    """
 
     def __init__(self, c: float):
         self.c = c
@@ -86,24 +90,34 @@ class Pow(Function):
 
     def backward(self, gy):
         x, = self.inputs
+        if self.c == 0:
+            return Tensor(self.xp.zeros_like(x.data))
         if self.c == 2:
             return gy * (2 * x)
         return gy * (self.c * pow(x, self.c - 1))
 
 
 def add(a, b):
+    a, b = as_tensors((a, b))
+    checks.broadcastable(a, b, "add")  # shapes that broadcast, dtypes that do not promote (a TypeError)
     return Add()(a, b)
 
 
 def sub(a, b):
+    a, b = as_tensors((a, b))
+    checks.broadcastable(a, b, "sub")
     return Sub()(a, b)
 
 
 def mul(a, b):
+    a, b = as_tensors((a, b))
+    checks.broadcastable(a, b, "mul")
     return Mul()(a, b)
 
 
 def div(a, b):
+    a, b = as_tensors((a, b))
+    checks.broadcastable(a, b, "div")
     return Div()(a, b)
 
 
@@ -131,6 +145,16 @@ class Exp(Function):
         return gy * self.outputs[0]
 
 
+class Expm1(Function):
+    """y = exp(x) - 1, accurate where x is small (1 + tiny rounds to 1).   dy/dx = exp(x)."""
+
+    def forward(self, x):
+        return self.xp.expm1(x)
+
+    def backward(self, gy):
+        return gy * exp(self.inputs[0])
+
+
 class Log(Function):
     """y = log(x).   dy/dx = 1 / x."""
 
@@ -139,6 +163,36 @@ class Log(Function):
 
     def backward(self, gy):
         return gy / self.inputs[0]
+
+
+class Log1p(Function):
+    """y = log(1 + x), accurate where x is small.   dy/dx = 1 / (1 + x)."""
+
+    def forward(self, x):
+        return self.xp.log1p(x)
+
+    def backward(self, gy):
+        return gy / (1 + self.inputs[0])
+
+
+class Sin(Function):
+    """y = sin(x).   dy/dx = cos(x)."""
+
+    def forward(self, x):
+        return self.xp.sin(x)
+
+    def backward(self, gy):
+        return gy * cos(self.inputs[0])
+
+
+class Cos(Function):
+    """y = cos(x).   dy/dx = -sin(x)."""
+
+    def forward(self, x):
+        return self.xp.cos(x)
+
+    def backward(self, gy):
+        return -gy * sin(self.inputs[0])
 
 
 class Sqrt(Function):
@@ -253,6 +307,27 @@ def log(x):
     return Log()(x)
 
 
+def expm1(x):
+    return Expm1()(x)
+
+
+def log1p(x):
+    return Log1p()(x)
+
+
+def sin(x):
+    return Sin()(x)
+
+
+def cos(x):
+    return Cos()(x)
+
+
+def square(x):
+    """x * x: :class:`Pow` with c = 2."""
+    return Pow(2)(x)
+
+
 def sqrt(x):
     return Sqrt()(x)
 
@@ -286,6 +361,8 @@ def log_sigmoid(x):
 def clip(x, low: float, high: float):
     """x clipped into [low, high]; the gradient is 0 outside (Arjovsky et al. 2017 clip the *weights* with
     :func:`tinywgan.wgan.clip_weights`, which acts on the arrays, not on the graph)."""
-    if not low <= high:
+    checks.number(low, "low", "clip")
+    checks.number(high, "high", "clip")
+    if not low <= high:  # also refuses NaN
         raise ValueError(f"clip: low must be <= high; got low={low}, high={high}")
     return Clip(low, high)(x)
