@@ -6,7 +6,11 @@ its attributes in the order they were set, so ``named_parameters()`` gives stabl
 (2017) in one line.
 
 Convention: a :class:`Linear` layer computes ``y = x @ W + b`` with ``W`` of shape ``(in_features,
-out_features)``, the orientation in which the batch-major product needs no transpose.
+out_features)``, the orientation in which the batch-major product needs no transpose (PyTorch stores the
+transpose, (out_features, in_features), and computes ``x @ W.T + b``).
+
+The activations and losses as functions are ``tinywgan.nn.functional`` (the module :mod:`tinywgan.functional`,
+also ``tinywgan.F``; it is attached here by :mod:`tinywgan`, since its WGAN losses sit in a layer above this one).
 """
 from __future__ import annotations
 
@@ -14,9 +18,9 @@ import math
 from collections import OrderedDict
 from typing import Iterator
 
-from .engine import backend
+from .engine import backend, checks
 from .engine import ops as F
-from .engine.tensor import Tensor
+from .engine.tensor import Tensor, data_of
 
 # ---------------------------------------------------------------------------------------------------------
 # Parameter and Module
@@ -122,9 +126,11 @@ class Module:
         return out
 
     def load_state_dict(self, state: dict, strict: bool = True) -> None:
-        """Copy arrays into the parameters and buffers, each onto its current device. Everything is checked
-        first (:meth:`check_state_dict`), so a state that does not fit changes nothing; ``strict=False``
-        loads the names both have and leaves the rest."""
+        """Copy arrays (or Tensors' values) into the parameters and buffers, each onto its current device.
+        Everything is checked first (:meth:`check_state_dict`), so a state that does not fit changes nothing;
+        ``strict=False`` loads the names both have and leaves the rest. A Linear weight is (in, out), the
+        transpose of PyTorch's: a PyTorch state dict needs each weight transposed (a non-square one that is
+        not is refused with both shapes; a square one cannot be told apart)."""
         own = dict(self.named_parameters())
         buffers = self.buffers()
         try:
@@ -133,7 +139,7 @@ class Module:
             raise type(err)(f"load_state_dict: {err.args[0]}") from None
         for name in names:
             current = own[name].data if name in own else buffers[name]
-            array = backend.copy(backend.to_device(state[name], backend.device_of(current)))
+            array = backend.copy(backend.to_device(data_of(state[name]), backend.device_of(current)))
             if name in own:
                 own[name].data = array
             else:
@@ -158,8 +164,12 @@ class Module:
             current = own[name].data if name in own else buffers[name]
             new = state[name]
             if tuple(new.shape) != tuple(current.shape):
+                # A PyTorch nn.Linear stores its weight (out, in); tinywgan's is (in, out), so x @ W + b.
+                hint = "; a Linear's weight is stored (in_features, out_features), the transpose of PyTorch's " \
+                       "(out_features, in_features): pass W.T" \
+                    if len(new.shape) == 2 and tuple(new.shape) == tuple(current.shape)[::-1] else ""
                 raise ValueError(f"{name!r} has shape {tuple(current.shape)} in the model and "
-                                 f"{tuple(new.shape)} in {source}")
+                                 f"{tuple(new.shape)} in {source}{hint}")
             if backend.dtype_name(new.dtype) != backend.dtype_name(current.dtype):
                 raise ValueError(f"{name!r} has dtype {backend.dtype_name(current.dtype)} in the model and "
                                  f"{backend.dtype_name(new.dtype)} in {source}")
@@ -204,16 +214,19 @@ class Linear(Module):
     * ``"glorot_uniform"``: W ~ U(-sqrt(6/(fan_in+fan_out)), +) (Glorot & Bengio 2010), b = 0.
 
     The last two are the initialisations Gulrajani et al.'s toy code uses (He for ReLU layers, Glorot for the
-    rest). Weights are drawn from ``rng`` (a :class:`tinywgan.engine.backend.Generator`), so a seed fixes them.
+    rest). Weights are drawn from ``rng``, so a seed fixes them: a :class:`tinywgan.engine.backend.Generator`
+    (its device is the layer's), a ``numpy.random.Generator``, an int seed, or None for the default generator
+    (SPEC 7; :func:`tinywgan.engine.backend.as_generator`; ``tinywgan.manual_seed`` reseeds it). Sizes must be integers: ``Linear(2.5, 4)`` is refused.
     """
 
     def __init__(self, in_features: int, out_features: int, rng: backend.Generator | None = None,
                  init: str = "pytorch", bias: bool = True, dtype: str = "float32"):
         if init not in INITS:
             raise ValueError(f"Linear: init must be one of {INITS}; got {init!r}")
-        if in_features < 1 or out_features < 1:
-            raise ValueError(f"Linear: sizes must be >= 1; got ({in_features}, {out_features})")
-        rng = rng if rng is not None else backend.Generator(0)
+        in_features = checks.integer(in_features, "Linear: in_features", 1)  # 2.5 is refused, not truncated
+        out_features = checks.integer(out_features, "Linear: out_features", 1)
+        dtype = backend.float_dtype_name(dtype, "Linear: dtype")
+        rng = backend.as_generator(rng, None, "Linear: rng")  # no rng: the default generator
         self.in_features, self.out_features, self.init = in_features, out_features, init
         bound = {"pytorch": 1 / math.sqrt(in_features),
                  "he_uniform": math.sqrt(6 / in_features),
@@ -232,6 +245,11 @@ class Linear(Module):
         return F.linear(x, self.weight, self.bias)
 
     def check_input(self, x) -> None:
+        if x.dtype != self.weight.data.dtype:
+            raise TypeError(f"Linear({self.in_features}, {self.out_features}): the input is "
+                            f"{backend.dtype_name(x.dtype)} but the layer's weights are "
+                            f"{backend.dtype_name(self.weight.dtype)}; convert the input (x.astype(...) on "
+                            f"the array) or build the layer with dtype={backend.dtype_name(x.dtype)!r}")
         if x.shape[-1] != self.in_features:
             raise ValueError(f"Linear({self.in_features}, {self.out_features}): input has shape "
                              f"{tuple(x.shape)}; its last axis must be {self.in_features}")
@@ -317,10 +335,10 @@ class MLP(Sequential):
 
     def __init__(self, sizes, activation="relu", output_activation=None,
                  rng: backend.Generator | None = None, init: str = "pytorch", dtype: str = "float32"):
-        sizes = [int(s) for s in sizes]
+        sizes = [checks.integer(s, f"MLP: sizes[{k}]", 1) for k, s in enumerate(sizes)]
         if len(sizes) < 2:
             raise ValueError(f"MLP: sizes needs at least an input and an output size; got {sizes}")
-        rng = rng if rng is not None else backend.Generator(0)
+        rng = backend.as_generator(rng, None, "MLP: rng")  # no rng: the default generator
         layers: list[Module] = []
         for k, (i, o) in enumerate(zip(sizes[:-1], sizes[1:])):
             layers.append(Linear(i, o, rng=rng, init=init, dtype=dtype))

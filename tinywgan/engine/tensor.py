@@ -68,8 +68,10 @@ class Tensor:
     ``generation``     0 for leaves; ``creator.generation + 1`` otherwise (orders the graph walk)
     ``name``           an optional label
 
-    The operators (``+ - * / @ ** []``), the methods that are ops (``sum``, ``mean``, ``reshape``, ``T``...)
-    and ``backward()`` are installed by :mod:`tinywgan.engine.ops` and :mod:`tinywgan.engine.backprop`.
+    The operators (``+ - * / @ ** []``), the methods that are ops (``sum``, ``mean``, ``reshape``, ``T``...;
+    with PyTorch's names and keywords: ``x.sum(dim=1, keepdim=True)``, ``x.relu()``, ``x.view(-1)``, see
+    :mod:`tinywgan.engine.ops.methods`) and ``backward()`` are installed by :mod:`tinywgan.engine.ops` and
+    :mod:`tinywgan.engine.backprop`. ``x.size`` is the number of elements (NumPy's meaning, not PyTorch's).
     """
 
     __slots__ = ("data", "grad", "requires_grad", "creator", "generation", "name", "__weakref__")
@@ -99,7 +101,9 @@ class Tensor:
 
     @property
     def size(self) -> int:
-        return math.prod(self.data.shape)
+        """The number of elements (NumPy's and the array API's meaning). PyTorch's ``x.size()`` (the shape)
+        is ``x.shape`` here; calling ``x.size()`` raises a TypeError that says so."""
+        return ElementCount(math.prod(self.data.shape))
 
     @property
     def dtype(self):
@@ -167,6 +171,15 @@ class Tensor:
     def __ge__(self, other): return self.data >= data_of(other)
     def __eq__(self, other): return self.data == data_of(other)
     def __ne__(self, other): return self.data != data_of(other)
+
+
+class ElementCount(int):
+    """``x.size``, an int: the number of elements. Calling it, as PyTorch's ``x.size()`` is called for the
+    shape, is a TypeError that says where the shape is, instead of an answer that means something else."""
+
+    def __call__(self, *args, **kwargs):
+        raise TypeError(f"x.size is the number of elements ({int(self)}), NumPy's and the array API's meaning, "
+                        f"not a method; PyTorch's x.size() is x.shape here (x.shape[d] for x.size(d))")
 
 
 def data_of(x):
