@@ -36,7 +36,7 @@ def _run(lipschitz: str, device: str):
     generator = nn.MLP([2, 16, 16, 2], rng=rng)
     critic = nn.MLP([2, 16, 16, 1], activation="leaky_relu", rng=rng)
     if lipschitz == "sn":
-        critic = spectral_norm(critic)
+        critic = spectral_norm(critic, rng=0)
     config = (WGANConfig.clipping(steps=4, batch_size=32, device=device, progress=False) if lipschitz == "clip"
               else WGANConfig(lipschitz=lipschitz, steps=4, batch_size=32, device=device, progress=False))
     log = train(config, TOY.sample, generator, critic).to_dict()

@@ -106,10 +106,39 @@ def test_w1_is_a_metric_and_shifts_by_c(u, v, w, c):
     assert abs(W(u + c, v) - W(u, v)) <= abs(c) + 1e-9
 
 
-def test_wasserstein_1d_masses_are_not_renormalized():
-    # equal masses M give M times the W1 of the pmfs, like the LP; u moves 1 unit of mass by 2
-    assert tot.wasserstein_1d([0.0], [2.0], [3.0], [3.0]) == pytest.approx(6.0)
+def test_wasserstein_1d_gives_scipys_documented_examples():
+    """scipy.stats.wasserstein_distance's docstring examples, with its signature (issue 16)."""
+    assert tot.wasserstein_1d([0, 1, 3], [5, 6, 8]) == 5.0
+    assert tot.wasserstein_1d([0, 1], [0, 1], [3, 1], [2, 2]) == 0.25
+    assert tot.wasserstein_1d([3.4, 3.9, 7.5, 7.8], [4.5, 1.4], [1.4, 0.9, 3.1, 7.2], [3.2, 3.5]) == \
+        pytest.approx(4.0781331438047861, rel=1e-15)
+    assert tot.wasserstein_1d(u_values=[0.0], v_values=[1.0], u_weights=[2.0], v_weights=[5.0]) == 1.0
+
+
+def test_wasserstein_1d_weights_are_relative_as_scipys():
+    # each weight vector is normalised: masses 3 and 3 are the pmfs (1) and (1); u moves its mass by 2
+    assert tot.wasserstein_1d([0.0], [2.0], [3.0], [3.0]) == pytest.approx(2.0)
+    assert tot.wasserstein_1d([0.0], [1.0], [1.0], [2.0]) == pytest.approx(1.0)  # unequal totals: fine
     assert tot.wasserstein_1d([0.0, 1.0], [2.0]) == pytest.approx(1.5)
+    assert tot.wasserstein_1d([0.0, 1.0], [0.0, 1.0], [3.0, 1.0], [0.75, 0.25]) == 0.0  # the same pmf
+    rng = np.random.default_rng(16)
+    for _ in range(50):
+        n, m = rng.integers(1, 20, size=2)
+        u, v = rng.normal(size=n), rng.normal(1.0, 2.0, size=m)
+        u[: n // 3] = np.round(u[: n // 3])  # ties inside u and across u and v
+        v[: m // 3] = np.round(v[: m // 3])
+        uw, vw = rng.random(n) * rng.uniform(0.1, 10), rng.random(m) * rng.uniform(0.1, 10)
+        uw[rng.integers(n)] += 0.1  # never all zero
+        for args in ((u, v), (u, v, uw, vw), (u, v, None, vw), (u, v, uw)):
+            assert tot.wasserstein_1d(*args) == pytest.approx(scipy.stats.wasserstein_distance(*args),
+                                                               rel=1e-12, abs=1e-14)
+
+
+def test_transport_plans_still_refuse_unequal_masses():
+    for solve in (lambda a, b: tot.north_west_corner(a, b), lambda a, b: tot.solve_transport_lp(a, b, COST),
+                  lambda a, b: tot.solve_dual_lp(a, b, COST)):
+        with pytest.raises(ValueError, match="must agree to relative 1e-06"):
+            solve(GOOD_A, 2 * GOOD_B)
 
 
 # ------------------------------------------------------------------------------------------ 2-D clouds
@@ -269,7 +298,7 @@ def test_other_entry_points_reject_bad_inputs():
         (lambda: tot.wasserstein_1d([0.0, 1.0, 2.0], [1.0], u_weights=[0.5, 0.5]),
          r"u_weights has 2 weights but u_values has 3"),
         (lambda: tot.wasserstein_1d([0.0], [1.0], v_weights=[-1.0]), r"v_weights has a negative weight -1"),
-        (lambda: tot.wasserstein_1d([0.0], [1.0], [1.0], [2.0]), r"u_weights sums to 1\.0 but v_weights sums"),
+        (lambda: tot.wasserstein_1d([0.0], [1.0], [0.0], [2.0]), r"u_weights has total mass 0"),
         (lambda: tot.emd(np.zeros((3, 2)), np.zeros((4, 2))), r"x has 3 points but y has 4"),
         (lambda: tot.emd(np.zeros((0, 2)), np.zeros((0, 2))), r"x is empty"),
         (lambda: tot.emd(np.array([[0.0, np.nan]]), np.zeros((1, 2))), r"x has the value nan at index \(0, 1\)"),

@@ -24,6 +24,7 @@ How the code works:
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Iterable
 
 from .engine import backend
@@ -194,7 +195,7 @@ class SGD(Optimizer):
         self.momentum = _at_least("SGD", "momentum", momentum, 0.0)
         self.dampening = _at_least("SGD", "dampening", dampening, 0.0)
         self.weight_decay = _at_least("SGD", "weight_decay", weight_decay, 0.0)
-        self.nesterov = bool(nesterov)
+        self.nesterov = _flag("SGD", "nesterov", nesterov)
         if self.nesterov and (self.momentum == 0 or self.dampening != 0):
             raise ValueError(f"SGD: nesterov=True needs momentum > 0 and dampening = 0; got momentum "
                              f"{self.momentum}, dampening {self.dampening}")
@@ -248,7 +249,7 @@ class RMSprop(Optimizer):
         self.eps = _at_least("RMSprop", "eps", eps, 0.0)
         self.weight_decay = _at_least("RMSprop", "weight_decay", weight_decay, 0.0)
         self.momentum = _at_least("RMSprop", "momentum", momentum, 0.0)
-        self.centered = bool(centered)
+        self.centered = _flag("RMSprop", "centered", centered)
 
     def _state_arrays(self) -> tuple[str, ...]:
         return (("square_avg",) + (("grad_avg",) if self.centered else ())
@@ -308,6 +309,10 @@ class Adam(Optimizer):
 
     def _configure(self, lr, betas, eps, weight_decay) -> None:
         self.lr = _at_least("Adam", "lr", lr, 0.0)
+        if isinstance(betas, (str, bytes)) or not hasattr(betas, "__len__") or \
+                not all(isinstance(b, numbers.Real) and not isinstance(b, bool) for b in betas):
+            raise TypeError(f"Adam: betas must be two numbers in [0, 1) (beta1, beta2); got "
+                            f"{type(betas).__name__} {betas!r}")
         if len(betas) != 2 or not all(0 <= float(b) < 1 for b in betas):
             raise ValueError(f"Adam: betas must be two numbers in [0, 1); got {betas!r}")
         self.betas = (float(betas[0]), float(betas[1]))
@@ -446,10 +451,23 @@ def _parameter_list(params, owner: str) -> list:
     return params
 
 
+def _flag(owner: str, name: str, value) -> bool:
+    """True or False (``centered='no'`` would be true as a string: refused)."""
+    if not isinstance(value, (bool, int)) or value not in (0, 1):
+        raise TypeError(f"{owner}: {name} must be True or False; got {type(value).__name__} {value!r}")
+    return bool(value)
+
+
 def _at_least(owner: str, name: str, value, low: float) -> float:
-    """``value`` as a Python float (never a NumPy float64 scalar, which would promote float32 arrays)."""
+    """``value``, a finite number >= ``low``, as a Python float (never a NumPy float64 scalar, which would
+    promote float32 arrays). A string (``lr='1e-3'`` from a config file) or a bool is a ``TypeError``; NaN,
+    an infinity or a value below ``low`` a ``ValueError``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{owner}: {name} must be a number >= {low}; got {type(value).__name__} {value!r}")
     value = float(value)
     if not value >= low:  # also refuses NaN
         raise ValueError(f"{owner}: {name} must be >= {low}; got {value}")
+    if value == math.inf:
+        raise ValueError(f"{owner}: {name} must be a finite number >= {low}; got {value}")
     return value
 

@@ -39,7 +39,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ..engine.backend import Generator, to_device, to_numpy
+from ..engine.backend import Generator, as_generator, to_device, to_numpy
 
 MNIST_FILES = {  # split -> (images, labels); each may be stored with or without ".gz"
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
@@ -129,6 +129,8 @@ def write_idx(path, array, gzip: bool | None = None) -> Path:
     (written to a temporary file in the same folder, then moved into place). Returns the path.
     """
     path = Path(path)
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"write_idx: the folder {str(path.parent)!r} of {str(path)!r} does not exist")
     a = np.ascontiguousarray(to_numpy(array))
     code = _IDX_CODES.get(a.dtype.newbyteorder("="))
     if code is None:
@@ -206,6 +208,8 @@ def load_mnist(folder, split: str = "train", *, flatten: bool = True, device: st
     if magic != LABELS_MAGIC:
         raise ValueError(f"{labels_path}: magic number {magic}; an MNIST label file has {LABELS_MAGIC} "
                          f"(unsigned bytes, 1 dimension)")
+    if images.shape[0] == 0:
+        raise ValueError(f"{images_path} holds 0 images; an MNIST image file must hold at least one")
     if labels.shape[0] != images.shape[0]:
         raise ValueError(f"{labels_path} holds {labels.shape[0]} labels but {images_path} holds "
                          f"{images.shape[0]} images; the pair must match")
@@ -226,7 +230,7 @@ def load_digits(folder=None, split: str = "train", *, n_rendered: int = 10_000,
     ``Generator(0)``, used only for rendering). Files that are present but corrupt raise, they are never
     silently replaced by rendered digits.
     """
-    rng = rng if rng is not None else Generator(0)
+    rng = as_generator(rng, None, "load_digits: rng", default_seed=0)
     if folder is not None and mnist_paths(folder, split) is not None:
         return (*load_mnist(folder, split, flatten=flatten, device=rng.device), "mnist")
     return (*rendered_digits(n_rendered, rng, flatten=flatten), "rendered")
@@ -358,10 +362,12 @@ def _glyph_fields() -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(fields, dtype=np.float32), np.asarray(masses)
 
 
-def rendered_digits(n: int, rng: Generator, size: int = 28, *, flatten: bool = True):
+def rendered_digits(n: int, rng: Generator | np.random.Generator | int | None, size: int = 28, *,
+                    flatten: bool = True):
     """``n`` MNIST-like digits drawn offline from the fonts matplotlib ships (DejaVu Sans and Serif,
     Computer Modern, STIX), with labels: the stand-in for MNIST when its files are not at hand.
 
+    ``rng``: a tinywgan or NumPy Generator, an int seed, or None (fresh digits each call).
     Returns ``(images, labels)`` on ``rng.device``: images float32 in [-1, 1] with background -1 and
     bright ink, shape ``(n, size * size)`` when ``flatten`` else ``(n, size, size)`` -- the layout of
     :func:`load_mnist`; labels int64 0..9, each digit ``n // 10`` or ``n // 10 + 1`` times, shuffled.
@@ -382,6 +388,7 @@ def rendered_digits(n: int, rng: Generator, size: int = 28, *, flatten: bool = T
     if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 8:
         raise ValueError(f"image size must be an integer >= 8 pixels; got {size!r}")
     n, size = int(n), int(size)
+    rng = as_generator(rng, None, "rendered_digits: rng")
     fields, masses = _glyph_fields()
     n_fonts = len(_FONTS)
 

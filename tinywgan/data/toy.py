@@ -4,8 +4,9 @@ The 2D toy sets are those of Gulrajani et al. 2017 ("Improved Training of Wasser
 experiments of their released code, ``gan_toy.py`` in github.com/igul222/improved_wgan_training): mixtures
 whose modes are known, so that :mod:`tinywgan.lab.metrics` can count the modes a generator covers.
 
-Every sampler takes a :class:`tinywgan.engine.backend.Generator` and returns a float32 array on ``rng.device``,
-built from ``rng.normal`` / ``rng.integers`` / ``rng.uniform`` and array API operations only, so it runs
+Every sampler takes ``rng`` (a :class:`tinywgan.engine.backend.Generator`, a ``numpy.random.Generator``, an
+int seed, or None for fresh numbers: SPEC 7) and returns a float32 array on ``rng.device`` (a Generator's
+device, else the CPU), built from ``rng.normal`` / ``rng.integers`` / ``rng.uniform`` and array API operations only, so it runs
 unchanged on NumPy, CuPy and array_api_strict. The same seed gives the same samples (the random numbers are
 drawn on the host for every device; only the devices' float32 arithmetic can differ).
 
@@ -17,14 +18,16 @@ drawn on the host for every device; only the devices' float32 arithmetic can dif
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
 
-from ..engine.backend import Generator, to_device
+from ..engine.backend import Generator, as_generator, to_device
 
 Array = Any  # an array of the Generator's backend
+Rng = Generator | np.random.Generator | int | None  # SPEC 7: see tinywgan.engine.backend.as_generator
 
 
 @dataclass(frozen=True, eq=False)
@@ -50,8 +53,9 @@ def _gaussian_mixture(name: str, centres: np.ndarray, std: float) -> ToyData:
 
     on_device = {}  # device -> the centres there, copied once rather than at every batch
 
-    def sample(n: int, rng: Generator) -> Array:
+    def sample(n: int, rng: Rng = None) -> Array:
         n = _check_n(n)
+        rng = as_generator(rng, None, f"{name}.sample: rng")
         if rng.device not in on_device:
             on_device[rng.device] = to_device(centres, rng.device)
         which = rng.integers(0, centres.shape[0], (n,))
@@ -92,8 +96,9 @@ def swiss_roll() -> ToyData:
     """
     noise, scale = 0.25, 7.5
 
-    def sample(n: int, rng: Generator) -> Array:
+    def sample(n: int, rng: Rng = None) -> Array:
         n = _check_n(n)
+        rng = as_generator(rng, None, "swissroll.sample: rng")
         xp = rng.xp
         t = 1.5 * math.pi * (1 + 2 * rng.uniform((n,)))
         roll = xp.stack([t * xp.cos(t), t * xp.sin(t)], axis=1)
@@ -143,17 +148,23 @@ class TwoGaussians1D:
         """The exact Wasserstein-1 distance W1(P, Q) = |mean_gap|."""
         return abs(float(self.mean_gap))
 
-    def sample_p(self, n: int, rng: Generator) -> Array:
+    def sample_p(self, n: int, rng: Rng = None) -> Array:
         """``n`` samples of P = N(0, std^2), shape ``(n, 1)``."""
-        return rng.normal((_check_n(n), 1), std=float(self.std))
+        n = _check_n(n)
+        return as_generator(rng, None, "sample_p: rng").normal((n, 1), std=float(self.std))
 
-    def sample_q(self, n: int, rng: Generator) -> Array:
+    def sample_q(self, n: int, rng: Rng = None) -> Array:
         """``n`` samples of Q = N(mean_gap, std^2), shape ``(n, 1)``."""
-        return rng.normal((_check_n(n), 1), mean=float(self.mean_gap), std=float(self.std))
+        n = _check_n(n)
+        return as_generator(rng, None, "sample_q: rng").normal((n, 1), mean=float(self.mean_gap),
+                                                                 std=float(self.std))
 
 
 def two_gaussians_1d(mean_gap: float = 2.0, std: float = 1.0) -> TwoGaussians1D:
     """P = N(0, std^2) and Q = N(mean_gap, std^2), with their exact W1 = |mean_gap| (see TwoGaussians1D)."""
+    for name, value in (("mean_gap", mean_gap), ("std", std)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(f"two_gaussians_1d: {name} must be a number; got {type(value).__name__} {value!r}")
     return TwoGaussians1D(float(mean_gap), float(std))
 
 

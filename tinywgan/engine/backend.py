@@ -18,7 +18,8 @@ device     namespace             what it is for
                                  will run on CuPy without owning a GPU
 =========  ====================  =====================================================================
 
-What the standard lacks lives here, one small function per need: random numbers (:class:`Generator`),
+What the standard lacks lives here, one small function per need: random numbers (:class:`Generator`, and
+:func:`as_generator` for every ``rng`` argument: None, an int seed, a NumPy or a tinywgan Generator),
 moving arrays between host and device (:func:`to_device`, :func:`to_numpy`), and waiting for a device
 before reading a clock (:func:`synchronize`).
 """
@@ -216,7 +217,10 @@ class Generator:
     def __init__(self, seed: int | None = 0, device: str = "cpu"):
         import numpy as np
         self.device = canonical_device(device)
-        self.seed = seed
+        if isinstance(seed, np.random.Generator):  # draw from the caller's NumPy stream (SPEC 7)
+            self.seed = None
+        else:
+            self.seed = seed if seed is None else _seed("Generator: seed", seed)
         self.xp = namespace(self.device)
         self._rng = np.random.default_rng(seed)
 
@@ -232,22 +236,29 @@ class Generator:
 
     def normal(self, shape, mean=0.0, std=1.0, dtype="float32"):
         """Samples of N(mean, std**2) with the given shape."""
-        a = self._rng.standard_normal(shape_tuple(shape))
+        _finite("Generator.normal: mean", mean)
+        if not _finite("Generator.normal: std", std) >= 0:
+            raise ValueError(f"Generator.normal: std must be >= 0; got {std}")
+        a = self._rng.standard_normal(shape_tuple(shape, "Generator.normal: shape"))
         if mean != 0.0 or std != 1.0:
             a = a * std + mean
         return self._out(a, dtype)
 
     def uniform(self, shape, low=0.0, high=1.0, dtype="float32"):
         """Samples of U[low, high) with the given shape."""
-        return self._out(self._rng.uniform(low, high, size=shape_tuple(shape)), dtype)
+        if not _finite("Generator.uniform: low", low) <= _finite("Generator.uniform: high", high):
+            raise ValueError(f"Generator.uniform: low must be <= high; got low={low}, high={high}")
+        return self._out(self._rng.uniform(low, high, size=shape_tuple(shape, "Generator.uniform: shape")), dtype)
 
     def integers(self, low, high, shape, dtype="int64"):
         """Integers drawn uniformly from [low, high)."""
-        return self._out(self._rng.integers(low, high, size=shape_tuple(shape)), dtype)
+        if not _finite("Generator.integers: low", low) < _finite("Generator.integers: high", high):
+            raise ValueError(f"Generator.integers: low must be < high; got low={low}, high={high}")
+        return self._out(self._rng.integers(low, high, size=shape_tuple(shape, "Generator.integers: shape")), dtype)
 
     def permutation(self, n: int):
         """A random permutation of ``range(n)`` as an int64 array."""
-        return self._out(self._rng.permutation(int(n)), "int64")
+        return self._out(self._rng.permutation(shape_tuple(n, "Generator.permutation: n")[0]), "int64")
 
     def state_dict(self) -> dict:
         """The generator's state as JSON-friendly data, for checkpoints."""
@@ -257,9 +268,101 @@ class Generator:
         self._rng.bit_generator.state = state["bit_generator"]
 
 
-def shape_tuple(shape) -> tuple:
-    """``3`` -> ``(3,)``, ``[2, 3]`` -> ``(2, 3)``: a shape as a tuple of Python ints."""
-    return (int(shape),) if isinstance(shape, int) else tuple(int(s) for s in shape)
+def _seed(name: str, seed) -> int:
+    """An int seed >= 0 (NumPy's SeedSequence takes no negative seed) as a Python int; ``name`` names the
+    argument in the error (``"Linear: rng"``)."""
+    import numbers
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"{name} must be None, an int seed, a numpy.random.Generator or a tinywgan Generator; "
+                        f"got {type(seed).__name__} {seed!r}")
+    if seed < 0:
+        raise ValueError(f"{name}: an int seed must be >= 0; got {seed}")
+    return int(seed)
+
+
+default_generator = Generator(None)
+"""The generator that every ``rng=None`` draws from (PyTorch's ``torch.default_generator``): seeded from the
+operating system at import (SPEC 7's None: unpredictable), until :func:`manual_seed` reseeds it. It draws on the
+host; a draw for another device is copied there, so a seed gives the same numbers on every device."""
+
+
+def manual_seed(seed: int) -> Generator:
+    """Reseed :data:`default_generator` with ``seed`` (an int >= 0) and return it: after ``manual_seed(0)``
+    every draw made without an ``rng`` (``randn``, a layer's initial weights, a sampler) repeats from run to run
+    (PyTorch's ``torch.manual_seed``). Draws given their own ``rng`` are not affected."""
+    import numbers
+    import numpy as np
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        kind = TypeError if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) else ValueError
+        got = f"{type(seed).__name__} {seed!r}" if kind is TypeError else f"{seed!r}"
+        raise kind(f"manual_seed: seed must be an integer >= 0; got {got}")
+    default_generator.seed = int(seed)
+    default_generator._rng = np.random.default_rng(default_generator.seed)
+    return default_generator
+
+
+def as_generator(rng, device: str | None = None, name: str = "rng", default_seed: int | None = None) -> Generator:
+    """What an ``rng`` argument may be, as a tinywgan :class:`Generator` (SPEC 7, "Seeding pseudo-random
+    number generation", the scientific Python ecosystem's agreement on ``rng`` arguments):
+
+    * a tinywgan Generator: itself (its stream advances), which must draw onto ``device`` when one is named;
+    * an int seed: ``Generator(seed, device)``, so the same seed gives the same numbers on every device;
+    * a ``numpy.random.Generator``: a Generator that draws from that NumPy stream (which advances);
+    * None: :data:`default_generator` (seeded from the operating system unless :func:`manual_seed` was
+      called), drawing onto ``device``; or a fresh Generator seeded with ``default_seed`` when one is given.
+
+    ``device`` None means the CPU for a new Generator. Anything else is a ``TypeError`` that names the
+    argument (``name``, e.g. ``"Linear: rng"``), and a negative seed is a ``ValueError``.
+    """
+    import numpy as np
+    if isinstance(rng, Generator):
+        if device is not None and rng.device != canonical_device(device):
+            raise ValueError(f"{name} is a Generator on device {rng.device!r} but it must draw onto "
+                             f"{canonical_device(device)!r} (where the arrays live); pass "
+                             f"Generator(seed, {canonical_device(device)!r}) or an int seed")
+        return rng
+    if rng is None:
+        if default_seed is not None:
+            return Generator(default_seed, device or "cpu")
+        if canonical_device(device or "cpu") == default_generator.device:
+            return default_generator
+        return Generator(default_generator._rng, device)
+    if isinstance(rng, np.random.Generator):
+        return Generator(rng, device or "cpu")
+    if isinstance(rng, np.random.RandomState):
+        raise TypeError(f"{name} must be None, an int seed, a numpy.random.Generator or a tinywgan Generator; "
+                        f"got a legacy numpy.random.RandomState (use numpy.random.default_rng(seed))")
+    return Generator(_seed(name, rng), device or "cpu")
+
+
+def shape_tuple(shape, name: str = "shape") -> tuple:
+    """``3`` -> ``(3,)``, ``[2, 3]`` -> ``(2, 3)``: a shape as a tuple of Python ints; a size that is not an
+    integer >= 0 (``2.5``, ``-2``, ``'3'``) is an error naming it (``name``, e.g. ``"zeros: shape"``)."""
+    import numbers
+    sizes = (shape,) if isinstance(shape, numbers.Integral) else shape
+    try:
+        sizes = tuple(sizes)
+    except TypeError:
+        raise TypeError(f"{name} must be an integer or a sequence of integers; got {type(shape).__name__} "
+                        f"{shape!r}") from None
+    for i, s in enumerate(sizes):
+        where = name if isinstance(shape, numbers.Integral) else f"{name}[{i}]"
+        if isinstance(s, bool) or not isinstance(s, numbers.Integral):
+            raise TypeError(f"{where} must be an integer >= 0; got {type(s).__name__} {s!r}")
+        if s < 0:
+            raise ValueError(f"{where} must be an integer >= 0; got {s}")
+    return tuple(int(s) for s in sizes)
+
+
+def _finite(name: str, value) -> float:
+    """A finite real number (a Generator's mean, std, bounds) as a float, else an error naming it."""
+    import math
+    import numbers
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number; got {type(value).__name__} {value!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number; got {value}")
+    return float(value)
 
 
 def dtype_of(xp, dtype):
@@ -285,6 +388,19 @@ def copy(x):
     if backend_name(array_namespace(x)) == "cupy":
         return x.copy()
     return array_namespace(x).asarray(x, copy=True)
+
+
+def float_dtype_name(dtype, name: str = "dtype") -> str:
+    """``'float32'`` or ``'float64'`` for a floating dtype given by name or as a dtype of any backend (the
+    dtypes a network trains in); anything else is an error naming the argument (``name``)."""
+    import numpy as np
+    try:
+        found = np.dtype(dtype).name if not isinstance(dtype, str) else dtype
+    except TypeError:
+        found = dtype_name(dtype)  # array_api_strict.float32
+    if found not in ("float32", "float64"):
+        raise ValueError(f"{name} must be 'float32' or 'float64'; got {dtype!r}")
+    return found
 
 
 def dtype_kind(dtype) -> str:
@@ -363,28 +479,37 @@ def as_array(data, dtype=None, device: str = "cpu"):
 
 def is_array_index(index) -> bool:
     """Whether ``index`` is an array (or list) of indices rather than basic indexing."""
-    return not isinstance(index, (int, slice, tuple, type(None), type(Ellipsis)))
+    import numbers
+    if isinstance(index, numbers.Integral):  # a Python or NumPy integer is a basic index
+        return False
+    return isinstance(index, list) or hasattr(index, "shape")
 
 
 def canonical_index(index, x):
     """``index`` for ``x[index]`` in a form every backend reads alike: a list becomes an array, a 1-D
     integer array along axis 0 is checked (:func:`checked_index`), and basic indexing (ints, slices, None,
     ...) gets its trailing Ellipsis made explicit (the standard asks for it; NumPy implies it)."""
+    import numbers
     if isinstance(index, list):
         index = array_namespace(x).asarray(index)
+    if isinstance(index, numbers.Integral) and not isinstance(index, bool):
+        index = int(index)  # a NumPy integer (from argmax, say) is an int index, not an array
     if is_array_index(index):
         if x.ndim == 0:
             raise IndexError("getitem: an array index selects along axis 0; the tensor is 0-d")
         return checked_index(index, x.shape[0], x)
     index = index if isinstance(index, tuple) else (index,)
+    index = tuple(int(i) if isinstance(i, numbers.Integral) and not isinstance(i, bool) else i for i in index)
     if any(is_array_index(i) for i in index):
         raise TypeError("getitem: only one integer array, alone (selecting along axis 0), is supported; "
                         "combine it with basic indexing in two steps")
+    from . import checks  # checks imports this module
+    checks.basic_index(index, x.shape)
     return index if any(i is Ellipsis for i in index) else index + (Ellipsis,)
 
 
-def checked_index(index, n: int, like):
-    """A 1-D integer array ``index`` into an axis of length ``n``, with negative values made explicit
+def checked_index(index, n: int, like, axis: int = 0):
+    """A 1-D integer array ``index`` into ``axis``, of length ``n``, with negative values made explicit
     (``n - k`` for ``-k``, so that a scatter by comparison with ``arange(n)`` finds them); values outside
     ``[-n, n)`` are an ``IndexError`` on every backend (CuPy's ``take`` would wrap them around silently).
     ``like`` is the indexed array: the index must live on its backend."""
@@ -395,7 +520,7 @@ def checked_index(index, n: int, like):
     if index.shape[0]:
         low, high = (int(v) for v in to_numpy(xp.stack([xp.min(index), xp.max(index)])))  # one device read
         if low < -n or high >= n:
-            raise IndexError(f"getitem: index values must be in [-{n}, {n}) for axis 0 of length {n}; "
+            raise IndexError(f"getitem: index values must be in [-{n}, {n}) for axis {axis} of length {n}; "
                              f"got values from {low} to {high}")
         if low < 0:
             index = astype(index, xp.int64)  # n may not fit the index's own type (int8)
@@ -413,6 +538,14 @@ def matmul(a, b):
     if a.shape[-1] == 1:
         return a * b
     return array_namespace(a).matmul(_compact(a), _compact(b))  # the op has checked that b's backend is a's
+
+
+def c_contiguous(x):
+    """``x`` in C order (a copy when it is not already; NumPy and CuPy), unchanged on backends without
+    strides (the array API has no memory layout)."""
+    if getattr(x, "strides", None) is None:
+        return x
+    return array_namespace(x).ascontiguousarray(x)
 
 
 def _compact(x):

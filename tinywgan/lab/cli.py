@@ -69,20 +69,49 @@ def chapter_parser(description: str, name: str) -> argparse.ArgumentParser:
     return p
 
 
-def chapter_args(parser: argparse.ArgumentParser, argv=None) -> argparse.Namespace:
+def add_check(parser: argparse.ArgumentParser, check) -> None:
+    """Register ``check(args)``, run by :func:`chapter_args` on the parsed options before anything is created:
+    it raises a ``ValueError`` that names the option (``--steps must be >= 1; got 0``) when they do not fit.
+    So a bad option is refused before the chapter makes its output folder or starts any work."""
+    if not hasattr(parser, "tinywgan_checks"):
+        parser.tinywgan_checks = []
+    parser.tinywgan_checks.append(check)
+
+
+def check_options(parser: argparse.ArgumentParser, args: argparse.Namespace, validate=None) -> None:
+    """The shared options' checks, then each check registered with :func:`add_check`, then ``validate``;
+    a bad option ends the program with a message that names it (``SystemExit``), and nothing is created."""
+    if args.threads < 1:
+        parser.error(f"--threads must be >= 1; got {args.threads}")
+    if args.seed < 0:
+        parser.error(f"--seed must be an integer >= 0; got {args.seed}")
+    if args.out.exists() and not args.out.is_dir():
+        parser.error(f"--out {args.out} is a file; --out names a folder for the figures (created when missing)")
+    for check in getattr(parser, "tinywgan_checks", []) + ([validate] if validate is not None else []):
+        try:
+            check(args)
+        except ValueError as err:
+            raise SystemExit(f"{parser.prog}: error: {err}") from None
+
+
+def chapter_args(parser: argparse.ArgumentParser, argv=None, validate=None) -> argparse.Namespace:
     """Parse the options (``argv``; by default the command line, or none in a notebook kernel), then:
-    ``--quick`` from the environment, ``args.out`` a folder that exists, the BLAS threads, Agg without a
-    display, and for a quick run a banner that says what it is."""
+    ``--quick`` from the environment, the checks of every option (:func:`check_options`; ``validate(args)``
+    is the chapter's own, raising a ``ValueError`` for a bad option), ``args.out`` a folder that exists, the
+    BLAS threads, Agg without a display, and for a quick run a banner that says what it is. A bad option
+    ends the program before anything is created."""
     if argv is None:
         argv = [] if in_notebook() else sys.argv[1:]
     args = parser.parse_args(argv)
     args.quick = args.quick or quick_from_environment()
-    if args.threads < 1:
-        parser.error(f"--threads must be >= 1; got {args.threads}")
     name = parser.get_default("chapter")
     args.out = Path(args.out if args.out is not None else
                     Path("out") / "quick" / name if args.quick else Path("out") / name)
-    args.out.mkdir(parents=True, exist_ok=True)
+    check_options(parser, args, validate)
+    try:
+        args.out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:  # a file on the way, no permission, a read-only disk
+        parser.error(f"--out {args.out}: cannot create the folder ({err.strerror or err})")
     set_blas_threads(args.threads)
     use_agg_without_display()
     if args.quick:
@@ -91,12 +120,13 @@ def chapter_args(parser: argparse.ArgumentParser, argv=None) -> argparse.Namespa
     return args
 
 
-def chapter_options(name: str, description: str, add_options=None, argv=None) -> argparse.Namespace:
-    """The options of chapter ``name`` (see :func:`chapter_args`); ``add_options(parser)`` adds its own."""
+def chapter_options(name: str, description: str, add_options=None, argv=None, validate=None) -> argparse.Namespace:
+    """The options of chapter ``name`` (see :func:`chapter_args`); ``add_options(parser)`` adds its own, and
+    ``validate(args)`` checks them (a ``ValueError`` naming the option) before anything is created."""
     parser = chapter_parser(description, name)
     if add_options is not None:
         add_options(parser)
-    return chapter_args(parser, argv)
+    return chapter_args(parser, argv, validate)
 
 
 def save_figure(fig, path, dpi: int = 110) -> None:

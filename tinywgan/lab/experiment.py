@@ -40,6 +40,7 @@ from ..engine import Tensor, no_grad
 from ..engine.backend import Generator, to_device, to_numpy
 from ..data import TOY_DATASETS, ToyData
 from ..wgan.lipschitz import SpectralNorm, critic_gradient_norms, interpolate, spectral_norm
+from . import cli
 from .metrics import mode_coverage, w1_to_data
 from ..nn import MLP, Linear, Module
 from ..wgan.trainer import TrainLog, WGANConfig, train
@@ -61,7 +62,7 @@ class Scale:
 
 
 # The CPU defaults, chosen on a 2-core machine to keep each chapter within about 10 minutes (README).
-CPU = Scale(width=128, depth=3, steps=8000)
+CPU = Scale(width=128, depth=3, steps=10_000)
 # The papers' toy settings (Gulrajani et al. 2017, the released gan_toy.py): 3 hidden ReLU layers of 512
 # units, 100k generator iterations (batch 256 and 5 critic iterations are the defaults everywhere).
 PAPER = Scale(width=512, depth=3, steps=100_000, n_evals=50)
@@ -134,6 +135,7 @@ def add_toy_options(parser) -> None:
     parser.add_argument("--ema", type=float, default=None, metavar="DECAY",
                         help="average the generator's weights with this decay, 0 for none (default: the "
                              f"tool's; gradient penalty and spectral norm: {CPU_RECIPE['ema_decay']} on the CPU)")
+    cli.add_check(parser, lambda args: (scale_of(args), recipe_options(args)))  # before --out is created
 
 
 def recipe_options(args) -> dict:

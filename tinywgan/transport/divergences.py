@@ -40,7 +40,8 @@ from typing import Callable
 
 import numpy as np  # host side only: validating pmfs and binning samples into histograms
 
-from ..engine.backend import Generator, array_namespace, to_numpy
+from ..engine import checks
+from ..engine.backend import Generator, array_namespace, as_generator, to_numpy
 from .ot import emd
 
 LOG2 = math.log(2.0)
@@ -134,20 +135,21 @@ def parallel_lines_closed_form(theta: float) -> dict[str, float]:
     the coupling (0, z) -> (theta, z) moves each exactly |theta| (Bereyhi's "Deep Generative Models,
     Chapter 4" works it out).
     """
-    theta = float(theta)
-    if not math.isfinite(theta):
-        raise ValueError(f"theta must be a finite number; got {theta}")
+    theta = checks.real(theta, "parallel_lines_closed_form: theta")
     apart = theta != 0.0
     return {"TV": 1.0 if apart else 0.0, "KL": math.inf if apart else 0.0,
             "JS": LOG2 if apart else 0.0, "JS_unhalved": 2 * LOG2 if apart else 0.0, "W": abs(theta)}
 
 
-def parallel_lines_sample(theta: float, n: int, rng: Generator):
+def parallel_lines_sample(theta: float, n: int, rng: Generator | np.random.Generator | int | None = None):
     """n samples of P_0 = law of (0, Z) and n of P_theta = law of (theta, Z), Z ~ U[0, 1] (Example 1).
 
-    Returns ``(real, fake)``, two (n, 2) float64 arrays on ``rng``'s device; the Z's of the two are
-    independent draws.
+    Returns ``(real, fake)``, two (n, 2) float64 arrays on ``rng``'s device (a tinywgan Generator's; the
+    CPU for a NumPy Generator, an int seed or None); the Z's of the two are independent draws.
     """
+    theta = checks.real(theta, "parallel_lines_sample: theta")
+    n = checks.integer(n, "parallel_lines_sample: n", 0)
+    rng = as_generator(rng, None, "parallel_lines_sample: rng")
     xp = rng.xp
     z_real = rng.uniform((n,), dtype="float64")
     z_fake = rng.uniform((n,), dtype="float64")
@@ -182,7 +184,10 @@ def parallel_lines_estimate(theta: float, n: int = 1000, seed: int = 0, bin_widt
     divergences. The same ``seed`` gives the same Z's for every theta (common random numbers), so the
     estimates are smooth enough in theta for finite differences.
     """
-    real, fake = parallel_lines_sample(theta, n, Generator(seed, device))
+    checks.integer(n, "parallel_lines_estimate: n", 1)
+    checks.real(bin_width, "parallel_lines_estimate: bin_width", 0, low_open=True)
+    checks.integer(z_bins, "parallel_lines_estimate: z_bins", 1)
+    real, fake = parallel_lines_sample(theta, n, as_generator(seed, device, "parallel_lines_estimate: seed"))
     real_h, fake_h = to_numpy(real), to_numpy(fake)
     p, q = _line_histograms(real_h, fake_h, bin_width, z_bins)
     return {"TV": tv(p, q), "KL": kl(p, q), "JS": js(p, q), "JS_unhalved": js_unhalved(p, q),

@@ -26,14 +26,16 @@ Solvers here, from the special to the general:
 The exact solvers run on the host (NumPy + scipy); their inputs may live on any backend and their arrays
 come back on the backend of the inputs. :func:`sinkhorn` and :func:`cost_matrix` use only the array API.
 
-Validation: weights must be 1-D, non-empty, finite and >= 0, and two weight vectors must carry the same
-mass to relative ``MASS_RTOL = 1e-6`` (``|sum a - sum b| <= 1e-6 max(sum a, sum b)``); inside that tolerance
-``b`` is rescaled to the mass of ``a`` so the constraints hold exactly. A bad input is a ``ValueError`` that
-names the argument.
+Validation: weights must be 1-D, non-empty, finite and >= 0, and two weight vectors of a transport problem
+must carry the same mass to relative ``MASS_RTOL = 1e-6`` (``|sum a - sum b| <= 1e-6 max(sum a, sum b)``);
+inside that tolerance ``b`` is rescaled to the mass of ``a`` so the constraints hold exactly. The weights of
+:func:`wasserstein_1d` are relative instead, as SciPy's (each vector is normalised). A bad input is a
+``ValueError`` that names the argument.
 """
 from __future__ import annotations
 
 import math
+import numbers
 import warnings
 from typing import Any, NamedTuple
 
@@ -42,6 +44,7 @@ import numpy as np  # the host side of the exact solvers only: scipy works on Nu
 from ..engine.backend import array_namespace, astype, device_of, to_device, to_numpy
 
 MASS_RTOL = 1e-6
+_SINKHORN_MAX_ROUNDING = 1e-2  # the largest rounding error sinkhorn accepts in (f + g - C) / reg
 # HiGHS's default feasibility tolerances are 1e-7; the transport LPs are small and well scaled, so ask
 # for the tightest it accepts, and the LP agrees with the closed forms to ~1e-12.
 _HIGHS = {"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10}
@@ -173,6 +176,8 @@ def cost_matrix(x, y, p: float = 2):
     x, y = _points(x, "x", xp), _points(y, "y", xp)
     if x.shape[1] != y.shape[1]:
         raise ValueError(f"x has {x.shape[1]} features but y has {y.shape[1]}; they must match")
+    if isinstance(p, bool) or not isinstance(p, numbers.Real):
+        raise TypeError(f"p must be a number >= 1 (a norm; math.inf for the max norm); got {type(p).__name__} {p!r}")
     if not p >= 1:
         raise ValueError(f"p must be >= 1 (a norm); got {p}")
     rows = max(1, _BLOCK // max(1, y.shape[0] * y.shape[1]))
@@ -270,9 +275,15 @@ def wasserstein_1d(u_values, v_values, u_weights=None, v_weights=None) -> float:
 
     ``W1(u, v) = int |F_u(t) - F_v(t)| dt`` (Vallender 1974; the area between the CDFs: chapter 1 shades
     it). Sort the n + m values; between consecutive values both CDFs are constant, so the integral is a
-    sum of rectangles. The weights default to 1/n (1/m) each; given ones are masses (not renormalized)
-    and the two must agree to relative MASS_RTOL, so for pmfs this is the W1 of the seeds and for equal
-    masses M it is M times the W1 of the normalized pmfs, like :func:`solve_transport_lp`.
+    sum of rectangles.
+
+    The signature and the meaning of the weights are ``scipy.stats.wasserstein_distance``'s: the weights
+    default to 1/n (1/m) each, and given ones are *relative*: each vector is normalised to sum to 1, so
+    ``u_weights=[3, 1]`` and ``[0.75, 0.25]`` are the same distribution, and two weight vectors of
+    different totals compare the two normalised distributions (a transport plan, by contrast, moves mass:
+    :func:`north_west_corner` and the LPs refuse unequal masses). SciPy's documented examples give SciPy's
+    numbers: ``wasserstein_1d([0, 1, 3], [5, 6, 8]) = 5``, ``wasserstein_1d([0, 1], [0, 1], [3, 1], [2, 2])
+    = 0.25``.
     """
     u = _host(u_values, "u_values")
     v = _host(v_values, "v_values")
@@ -282,18 +293,24 @@ def wasserstein_1d(u_values, v_values, u_weights=None, v_weights=None) -> float:
         if h.size == 0:
             raise ValueError(f"{name} is empty; it needs at least one value")
         _check_finite(h, name)
-    uw = (np.full(u.size, 1.0 / u.size) if u_weights is None
-          else _check_weights(u_weights, "u_weights", u.size, "u_values"))
-    vw = (np.full(v.size, 1.0 / v.size) if v_weights is None
-          else _check_weights(v_weights, "v_weights", v.size, "v_values"))
-    vw = _same_mass(uw, vw, ("u_weights", "v_weights"))
-    iu, iv = np.argsort(u, kind="stable"), np.argsort(v, kind="stable")
-    u, uw, v, vw = u[iu], uw[iu], v[iv], vw[iv]
-    t = np.sort(np.concatenate([u, v]))
-    # F(t_k) on [t_k, t_{k+1}) is the mass at values <= t_k.
-    cdf_u = np.concatenate([[0.0], np.cumsum(uw)])[np.searchsorted(u, t[:-1], side="right")]
-    cdf_v = np.concatenate([[0.0], np.cumsum(vw)])[np.searchsorted(v, t[:-1], side="right")]
+    t = np.sort(np.concatenate([u, v]), kind="mergesort")
+    # F(t_k) on [t_k, t_{k+1}) is the share of the mass at values <= t_k: (number of values <= t_k) / n
+    # without weights, else the cumulative weights divided by their total, computed as SciPy computes them
+    # (same order of operations, so the same numbers to the bit).
+    cdf_u = _cdf_1d(u, u_weights, t[:-1], "u")
+    cdf_v = _cdf_1d(v, v_weights, t[:-1], "v")
     return float(np.sum(np.abs(cdf_u - cdf_v) * np.diff(t)))
+
+
+def _cdf_1d(values: np.ndarray, weights, at: np.ndarray, name: str) -> np.ndarray:
+    """The CDF of the distribution with these ``values`` and relative ``weights`` (None: equal) at ``at``."""
+    order = np.argsort(values)
+    k = values[order].searchsorted(at, "right")
+    if weights is None:
+        return k / values.size
+    w = _check_weights(weights, f"{name}_weights", values.size, f"{name}_values")
+    cumulative = np.concatenate(([0.0], np.cumsum(w[order])))
+    return cumulative[k] / cumulative[-1]
 
 
 # ---------------------------------------------------------------------------------------- exact LPs
@@ -414,16 +431,36 @@ def sinkhorn(a, b, cost, reg: float, max_iter: int = 1000, tol: float | None = N
     a_h, b_h = _check_weights(a, "a"), _check_weights(b, "b")
     b_h = _same_mass(a_h, b_h)
     _check_cost(cost, a_h.size, b_h.size)
-    if not (isinstance(reg, (int, float)) and math.isfinite(reg) and reg > 0):
+    if isinstance(reg, bool) or not isinstance(reg, numbers.Real):
+        raise TypeError(f"reg must be a finite number > 0; got {type(reg).__name__} {reg!r}")
+    if not (math.isfinite(reg) and reg > 0):
         raise ValueError(f"reg must be a finite number > 0; got {reg!r}")
-    if not (isinstance(max_iter, int) and max_iter >= 1):
+    reg = float(reg)
+    if isinstance(max_iter, bool) or not isinstance(max_iter, numbers.Integral):
+        raise TypeError(f"max_iter must be an int >= 1; got {type(max_iter).__name__} {max_iter!r}")
+    if max_iter < 1:
         raise ValueError(f"max_iter must be an int >= 1; got {max_iter!r}")
+    max_iter = int(max_iter)
     if cost.dtype not in (xp.float32, xp.float64):
         cost = astype(cost, xp.float64)
     if not bool(xp.all(xp.isfinite(cost))):
         _check_finite(to_numpy(cost), "cost")
     if tol is None:
         tol = 1e-9 if cost.dtype == xp.float64 else 1e-5
+    if not (isinstance(tol, (int, float)) and not isinstance(tol, bool) and math.isfinite(tol) and tol > 0):
+        raise ValueError(f"tol must be a finite number > 0 (or None); got {tol!r}")
+    # The iterations add quantities of size |C| / reg and read differences of order 1 (the log-weights):
+    # with eps the dtype's resolution, those are lost to rounding once eps |C|max / reg nears 1, and C / reg
+    # overflows to inf before that in float32 (the exp of -C / reg underflows long before, which the log
+    # domain survives). Refuse such a reg rather than return a plan of rounding noise or NaN.
+    c_max = float(xp.max(xp.abs(cost)))
+    resolution = float(xp.finfo(cost.dtype).eps)
+    if c_max / reg * resolution > _SINKHORN_MAX_ROUNDING:
+        floor = c_max * resolution / _SINKHORN_MAX_ROUNDING
+        raise ValueError(f"reg={reg:g} is too small for {'float64' if cost.dtype == xp.float64 else 'float32'} "
+                         f"costs up to {c_max:g}: cost / reg reaches {c_max / reg:.3g}, beyond what the log-domain "
+                         f"iterations resolve in this dtype (the plan would be rounding noise or NaN); use reg >= "
+                         f"{floor:.3g}" + (", or float64 costs" if cost.dtype != xp.float64 else ""))
 
     def put(h):  # a host vector onto the cost's device, in its dtype
         return astype(xp.asarray(_like(h, cost)), cost.dtype)
@@ -447,8 +484,12 @@ def sinkhorn(a, b, cost, reg: float, max_iter: int = 1000, tol: float | None = N
             break
         g = g_next
     plan = xp.exp(neg_c + (f / reg + log_a)[:, None] + (g / reg + log_b)[None, :])
+    value = float(xp.sum(plan * cost))
+    if not math.isfinite(value):  # never a NaN returned as a value (the check on reg should prevent it)
+        raise FloatingPointError(f"sinkhorn produced a non-finite plan (value {value}) with reg={reg:g}; "
+                                 f"raise reg or use float64 costs")
     if not converged and warn:
         warnings.warn(SinkhornWarning(
             f"sinkhorn did not converge in max_iter={max_iter} iterations: the marginals are off by "
             f"{err:.3g} > tol {tol:g} (reg={reg:g}); raise max_iter or reg"), stacklevel=2)
-    return SinkhornResult(float(xp.sum(plan * cost)), plan, f, g, it, converged, err)
+    return SinkhornResult(value, plan, f, g, it, converged, err)

@@ -26,8 +26,11 @@ whole, and the temporary file is removed.
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import os
+import re
+import socket
 import tempfile
 from collections import OrderedDict
 from pathlib import Path
@@ -64,15 +67,33 @@ def save(path, **items) -> Path:
     stored as Python numbers). Arrays are copied to the host. Returns the path.
 
     The file is written to a temporary file in the same folder and moved into place with ``os.replace``,
-    so an interrupted save never destroys the previous checkpoint.
+    so an interrupted save never destroys the previous checkpoint. The temporary file's name carries the
+    writer's host and process id (``.run.npz.<host>-<pid>.<random>.tmp``): a save killed before it could
+    clean up (SIGKILL, a power cut) leaves one behind, and the next :func:`save` or :func:`load` of that
+    checkpoint removes those whose process is gone. A folder that does not exist or cannot be written is
+    an error naming that folder.
     """
     path = Path(path)
+    folder = path.parent
+    if not folder.is_dir():
+        what = "is a file, not a folder" if folder.exists() else "does not exist; create it first"
+        raise FileNotFoundError(f"checkpoint.save: the folder {str(folder)!r} of {str(path)!r} {what}")
+    if path.is_dir():
+        raise IsADirectoryError(f"checkpoint.save: {str(path)!r} is a folder; give a file path such as "
+                                f"{str(path / 'checkpoint.npz')!r}")
     arrays, document = _pack(items)
     document_bytes = json.dumps(document, separators=(",", ":")).encode("utf-8")
     arrays = {MARKER: np.frombuffer(document_bytes, dtype=np.uint8), **arrays}
-    folder = path.parent
     mode = _file_mode(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    remove_stale_temporaries(path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=_temporary_prefix(path), suffix=".tmp", dir=folder)
+    except PermissionError:
+        raise PermissionError(f"checkpoint.save: cannot write into the folder {str(folder)!r} (permission "
+                              f"denied): {str(path)!r} was not saved") from None
+    except OSError as err:  # a read-only file system, a full disk
+        raise OSError(err.errno, f"checkpoint.save: cannot write into the folder {str(folder)!r} "
+                                 f"({err.strerror}): {str(path)!r} was not saved") from None
     try:
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **arrays)
@@ -150,6 +171,47 @@ def _version() -> str:
     return __version__
 
 
+def _host_tag() -> str:
+    """This machine's name, letters, digits and '-' only (a temporary file's name carries it)."""
+    return "".join(c if c.isalnum() or c == "-" else "-" for c in socket.gethostname())[:40] or "host"
+
+
+def _temporary_prefix(path: Path) -> str:
+    return f".{path.name}.{_host_tag()}-{os.getpid()}."
+
+
+def _process_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists on this machine (signal 0 checks without sending anything)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):  # it exists but belongs to someone else (or cannot be asked)
+        return True
+    return True
+
+
+def remove_stale_temporaries(path) -> list[Path]:
+    """Remove the temporary files that killed saves of checkpoint ``path`` left in its folder
+    (``.<name>.<host>-<pid>.<random>.tmp`` whose process no longer runs on this host); returns them. Files
+    of a live process, or written on another host (a shared folder), are left alone."""
+    path = Path(path)
+    pattern = re.compile(re.escape(f".{path.name}.") + r"(?P<host>[A-Za-z0-9-]*)-(?P<pid>\d+)\.[^.]+\.tmp")
+    removed = []
+    try:
+        candidates = list(path.parent.glob(f".{glob.escape(path.name)}.*.tmp"))
+    except OSError:
+        return removed
+    for candidate in candidates:
+        match = pattern.fullmatch(candidate.name)
+        if match is None or match["host"] != _host_tag() or _process_alive(int(match["pid"])):
+            continue
+        with contextlib.suppress(OSError):
+            candidate.unlink()
+            removed.append(candidate)
+    return removed
+
+
 def _file_mode(path: Path) -> int:
     """The permissions the file gets: those of the checkpoint it replaces, else 0o666 less the umask
     (mkstemp creates files readable by their owner only)."""
@@ -184,6 +246,7 @@ def load(path) -> "Checkpoint":
     naming the file, and not halfway through :meth:`Checkpoint.restore`. Nothing is ever unpickled.
     """
     path = Path(path)
+    remove_stale_temporaries(path)
     try:
         npz = np.load(path, allow_pickle=False)
     except (FileNotFoundError, IsADirectoryError, PermissionError):

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..engine import backend
+from ..engine import backend, checks
 from ..engine import ops as F
 from ..engine import Tensor, grad
 from ..engine.tensor import data_of
@@ -30,8 +30,9 @@ def clip_weights(module: Module, c: float, count: bool = True) -> int | None:
     counting costs two more passes over the weights, and the trainer counts only at the last critic step
     of each generator iteration (the one its log reports).
     """
-    if not c > 0:
-        raise ValueError(f"clip_weights: c must be > 0; got {c}")
+    if not isinstance(module, Module):
+        raise TypeError(f"clip_weights: module must be a tinywgan Module; got {type(module).__name__}")
+    c = checks.real(c, "clip_weights: c", 0, low_open=True)
     clipped = 0
     for p in module.parameters():
         if count:  # summed on the device, read once (on a GPU each int() waits for the device)
@@ -45,32 +46,30 @@ def clip_weights(module: Module, c: float, count: bool = True) -> int | None:
 Rng = backend.Generator | np.random.Generator | int | None
 
 
-def _as_generator(rng: Rng, device: str) -> backend.Generator:
-    """``rng`` as a tinywgan Generator: a tinywgan Generator as it is; None, a fresh unseeded one on
-    ``device``; an int, one seeded with it; a ``numpy.random.Generator``, one that draws from its stream
-    (``numpy.random.default_rng`` hands a numpy Generator back unchanged)."""
-    if isinstance(rng, backend.Generator):
-        return rng
-    if isinstance(rng, bool) or not (rng is None or isinstance(rng, (int, np.integer, np.random.Generator))):
-        raise TypeError(f"rng must be None, an int seed, a numpy.random.Generator or a tinywgan Generator; "
-                        f"got {type(rng).__name__}")
-    return backend.Generator(rng, device)
-
-
 def interpolate(real, fake, rng: Rng = None, alpha=None):
     """x_hat = alpha * real + (1 - alpha) * fake with one alpha ~ U[0, 1] per sample, shape (batch, 1, ...)
     (Gulrajani et al. 2017, Algorithm 1, line 6). Returns a leaf tensor that requires grad, detached from
     whatever made ``real`` and ``fake``. alpha is drawn from ``rng``: a tinywgan or numpy Generator, an int
     seed, or None (fresh, unseeded numbers). ``alpha`` (shape (batch, 1, ...)) may be given instead of
     drawn, to compare with another implementation on the same numbers."""
-    real, fake = data_of(real), data_of(fake)
+    real, fake, alpha = data_of(real), data_of(fake), data_of(alpha)
+    for name, x in (("real", real), ("fake", fake)):
+        if not hasattr(x, "shape") or not hasattr(x, "dtype"):
+            raise TypeError(f"gradient penalty: {name} must be a Tensor or an array; got {type(x).__name__}")
     if tuple(real.shape) != tuple(fake.shape):
         raise ValueError(f"gradient penalty: real batch has shape {tuple(real.shape)} and fake batch has "
                          f"shape {tuple(fake.shape)}; they must be equal")
+    if real.ndim == 0 or real.shape[0] == 0:
+        raise ValueError(f"gradient penalty: the batch is empty (shape {tuple(real.shape)}); the penalty is a "
+                         f"mean over interpolates, one per sample, and needs at least one sample")
     backend.array_namespace(real, fake)
+    if real.dtype != fake.dtype or backend.dtype_kind(real.dtype) != "f":
+        raise TypeError(f"gradient penalty: real is {backend.dtype_name(real.dtype)} and fake is "
+                        f"{backend.dtype_name(fake.dtype)}; both must be the critic's floating dtype")
     shape = (real.shape[0],) + (1,) * (real.ndim - 1)
     if alpha is None:
-        alpha = _as_generator(rng, backend.device_of(real)).uniform(shape, dtype=real.dtype)
+        alpha = backend.as_generator(rng, backend.device_of(real), "interpolate: rng").uniform(shape,
+                                                                                             dtype=real.dtype)
     elif tuple(alpha.shape) != shape:
         raise ValueError(f"gradient penalty: alpha has shape {tuple(alpha.shape)}; expected {shape}, one value "
                          f"per sample")
@@ -83,6 +82,8 @@ def critic_gradient_norms(critic: Module, x: Tensor, create_graph: bool = False)
     Each sample's output depends on that sample alone, so the gradient of ``sum_i f(x_i)`` with respect to
     x_i is grad f(x_i): one backward pass gives all of them.
     """
+    if not isinstance(x, Tensor):
+        x = Tensor(x)
     if not x.requires_grad:
         x = x.detach().requires_grad_()
     g, = grad(critic(x).sum(), x, create_graph=create_graph)
@@ -96,6 +97,7 @@ def gradient_penalty(critic: Module, real, fake, rng: Rng = None, weight: float 
     The gradient is computed with ``create_graph=True``, so ``penalty.backward()`` reaches the critic's
     weights through it. ``rng`` and ``alpha``: see :func:`interpolate`.
     """
+    weight = checks.real(weight, "gradient_penalty: weight (lambda)", 0)  # < 0 would reward steep critics
     x_hat = interpolate(real, fake, rng, alpha)
     norms = critic_gradient_norms(critic, x_hat, create_graph=True)
     gap = norms - 1.0
@@ -117,12 +119,12 @@ class SpectralNorm(Module):
     def __init__(self, linear: Linear, n_power_iterations: int = 1, rng: Rng = None, eps: float = 1e-12):
         if not isinstance(linear, Linear):
             raise TypeError(f"SpectralNorm wraps a Linear layer; got {type(linear).__name__}")
-        if n_power_iterations < 1:
-            raise ValueError(f"SpectralNorm: n_power_iterations must be >= 1; got {n_power_iterations}")
+        n_power_iterations = checks.integer(n_power_iterations, "SpectralNorm: n_power_iterations", 1)
+        eps = checks.real(eps, "SpectralNorm: eps", 0)
         self.linear = linear
         self.n_power_iterations = n_power_iterations
         self.eps = eps
-        rng = _as_generator(0 if rng is None else rng, linear.weight.device)  # None: seed 0, as nn.Linear
+        rng = backend.as_generator(rng, linear.weight.device, "SpectralNorm: rng")
         u = rng.normal((linear.in_features,), dtype=linear.weight.dtype)
         self.u = u / (linear.weight.xp.sqrt(linear.weight.xp.sum(u * u)) + eps)
 
@@ -168,7 +170,12 @@ class SpectralNorm(Module):
 def spectral_norm(module: Sequential, n_power_iterations: int = 1, rng: Rng = None) -> Sequential:
     """Wrap every Linear layer of a Sequential (an :class:`tinywgan.nn.MLP`) in :class:`SpectralNorm`,
     in place; returns the module. The critic of Miyato et al. normalises every layer. A Generator ``rng``
-    draws each layer's u in turn; None or an int seeds each layer's own (None: seed 0)."""
+    draws each layer's u in turn; an int seeds each layer's own; None draws from the default generator (tinywgan.manual_seed)."""
+    if not isinstance(module, Sequential):
+        raise TypeError(f"spectral_norm: module must be a Sequential (an MLP) whose Linear layers it wraps; got "
+                        f"{type(module).__name__} (wrap a single layer with SpectralNorm(linear))")
+    if not isinstance(rng, (backend.Generator, np.random.Generator)):  # a bad rng fails here, named
+        backend.as_generator(rng, None, "spectral_norm: rng")
     for i in range(len(module)):
         layer = module[i]
         if isinstance(layer, Linear):

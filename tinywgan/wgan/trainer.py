@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Callable
 
 from .. import fast
-from ..engine import Tensor, backend, grad, no_grad
-from ..nn import Module
+from ..engine import Tensor, backend, checks, grad, no_grad
+from ..nn import Linear, Module, Sequential
 from ..optim import Adam, LinearLR, RMSprop, update_ema
 from . import checkpoint
 from .lipschitz import SpectralNorm, clip_weights, gradient_penalty
@@ -66,22 +66,36 @@ class WGANConfig:
                 raise ValueError(f"WGANConfig.{name} must be {expected}; got {getattr(self, name)!r}")
         need(self.lipschitz in LIPSCHITZ, "lipschitz", f"one of {LIPSCHITZ}")
         need(self.optimizer in OPTIMIZERS, "optimizer", f"one of {OPTIMIZERS}")
+        # Numbers must arrive as numbers (a config file's '0.1' is a TypeError, not a silent string), finite
+        # and in range; each error names the field (checks.real / checks.integer).
         for name in ("n_critic", "batch_size", "steps", "noise_dim"):
-            need(isinstance(getattr(self, name), int) and getattr(self, name) >= 1, name, "an integer >= 1")
-        need(self.clip_value > 0, "clip_value", "> 0")
-        need(self.gp_weight >= 0, "gp_weight", ">= 0")
-        need(self.lr > 0, "lr", "> 0")
-        need(self.critic_lr is None or self.critic_lr > 0, "critic_lr", "None or > 0")
-        need(len(self.betas) == 2 and all(0 <= b < 1 for b in self.betas), "betas", "two numbers in [0, 1)")
+            setattr(self, name, checks.integer(getattr(self, name), f"WGANConfig.{name}", 1))
+        for name in ("checkpoint_every", "seed"):
+            setattr(self, name, checks.integer(getattr(self, name), f"WGANConfig.{name}", 0))
+        self.clip_value = checks.real(self.clip_value, "WGANConfig.clip_value", 0, low_open=True)
+        self.gp_weight = checks.real(self.gp_weight, "WGANConfig.gp_weight", 0)
+        self.lr = checks.real(self.lr, "WGANConfig.lr", 0, low_open=True)
+        if self.critic_lr is not None:
+            self.critic_lr = checks.real(self.critic_lr, "WGANConfig.critic_lr (None or a number)", 0,
+                                         low_open=True)
+        if isinstance(self.betas, (str, bytes)) or not hasattr(self.betas, "__len__") or len(self.betas) != 2:
+            raise TypeError(f"WGANConfig.betas must be two numbers in [0, 1) (beta1, beta2); got "
+                            f"{type(self.betas).__name__} {self.betas!r}")
+        self.betas = tuple(checks.real(b, f"WGANConfig.betas[{i}]", 0, 1, high_open=True)
+                           for i, b in enumerate(self.betas))
         need(self.lr_schedule in LR_SCHEDULES, "lr_schedule", f"one of {LR_SCHEDULES}")
-        need(self.ema_decay is None or (isinstance(self.ema_decay, (int, float)) and 0 <= self.ema_decay < 1),
-             "ema_decay", "None or a number in [0, 1)")
-        need(isinstance(self.checkpoint_every, int) and self.checkpoint_every >= 0, "checkpoint_every",
-             "an integer >= 0")
+        need(self.ema_decay is None or (isinstance(self.ema_decay, (int, float)) and not isinstance(
+            self.ema_decay, bool) and 0 <= self.ema_decay < 1), "ema_decay", "None or a number in [0, 1)")
         need(self.checkpoint_every == 0 or self.checkpoint_path, "checkpoint_path",
              "a file path when checkpoint_every > 0")
-        self.device = backend.canonical_device(self.device)
-        self.betas = tuple(self.betas)
+        need(self.checkpoint_path is None or isinstance(self.checkpoint_path, (str, Path)), "checkpoint_path",
+             "None or a file path")
+        for name in ("warmup", "progress"):
+            need(isinstance(getattr(self, name), bool), name, "True or False")
+        try:
+            self.device = backend.canonical_device(self.device)
+        except ValueError as err:
+            raise ValueError(f"WGANConfig.{err}") from None
 
     @classmethod
     def clipping(cls, **overrides) -> "WGANConfig":
@@ -137,14 +151,87 @@ def _host_values(*tensors: Tensor) -> list[float]:
     return [float(v) for v in backend.to_numpy(xp.stack([xp.reshape(t.data, ()) for t in tensors]))]
 
 
-def _check_finite(value: float, what: str, module: str, step: int, extra: str = "") -> None:
-    if not math.isfinite(value):
-        raise TrainingDiverged(f"training stopped at generator step {step}: the {what} of the {module} is "
-                               f"{value}{extra}. Lower the learning rate, or check the data for NaN/Inf.")
+def _check_finite(value: float, step: int, update: str, suspects) -> None:
+    """Stop when a loss is NaN or infinite, naming the generator step as the log counts it (1-based) and
+    what went non-finite first along the forward pass: the real data, the generator's output, the critic's
+    output, the penalty (``suspects``: (culprit, what, array or Tensor), in that order)."""
+    if math.isfinite(value):
+        return
+    where = f"training stopped at generator step {step + 1} (counted from 1, as the log), in the {update} update"
+    for culprit, what, x in suspects:
+        data = x.data if isinstance(x, Tensor) else x
+        xp = backend.array_namespace(data)
+        if not bool(xp.all(xp.isfinite(data))):
+            raise TrainingDiverged(f"{where}: {what} holds NaN or Inf values (so the {update}'s loss is "
+                                   f"{value}). {_REMEDY[culprit]}")
+    raise TrainingDiverged(f"{where}: the {update}'s loss is {value}. {_REMEDY['loss']}")
+
+
+_REMEDY = {
+    "data": "No network diverged: the data are not finite; check what sample_real(n, rng) returns.",
+    "generator": "The generator diverged: lower its learning rate (WGANConfig.lr).",
+    "critic": "The critic diverged: lower its learning rate (WGANConfig.critic_lr, or lr), or strengthen its "
+              "Lipschitz constraint.",
+    "loss": "Lower the learning rates (WGANConfig.lr, critic_lr).",
+}
 
 
 # ---------------------------------------------------------------------------------------------------------
 # Training
+
+
+def _check_networks(config: WGANConfig, generator: Module, critic: Module) -> str:
+    """Check that the two networks fit together and fit the config, naming the network: both Modules with
+    parameters of one floating dtype on ``config.device``; for Sequential networks (an MLP) also the sizes:
+    the generator takes ``noise_dim`` numbers, makes samples of the critic's input size, and the critic gives
+    one score per sample. Returns the networks' dtype name ('float32' or 'float64')."""
+    dtypes = {}
+    for name, net in (("generator", generator), ("critic", critic)):
+        if not isinstance(net, Module):
+            raise TypeError(f"WGANTrainer: the {name} must be a tinywgan Module; got {type(net).__name__}")
+        params = net.parameters()
+        if not params:
+            raise ValueError(f"WGANTrainer: the {name} has no parameters to train")
+        kinds = {backend.dtype_name(p.dtype) for p in params}
+        if len(kinds) > 1:
+            raise TypeError(f"WGANTrainer: the {name}'s parameters mix dtypes {sorted(kinds)}; use one")
+        dtypes[name] = kinds.pop()
+        devices = {p.device for p in params}
+        if devices != {config.device}:
+            raise ValueError(f"WGANTrainer: the {name}'s parameters are on {sorted(devices)} but "
+                             f"WGANConfig.device is {config.device!r}; move it with {name}.to({config.device!r})")
+    if dtypes["generator"] != dtypes["critic"]:
+        raise TypeError(f"WGANTrainer: the generator is {dtypes['generator']} but the critic is "
+                        f"{dtypes['critic']}; build both with one dtype")
+    g_in, g_out, c_in, c_out = _end_layers(generator) + _end_layers(critic)
+    if g_in is not None and g_in.in_features != config.noise_dim:
+        raise ValueError(f"WGANTrainer: the generator takes inputs of size {g_in.in_features} (its first layer is "
+                         f"{g_in!r}) but WGANConfig.noise_dim is {config.noise_dim}: build the generator for "
+                         f"{config.noise_dim} noise numbers, or set noise_dim={g_in.in_features}")
+    if g_out is not None and c_in is not None and g_out.out_features != c_in.in_features:
+        raise ValueError(f"WGANTrainer: the generator makes samples of {g_out.out_features} features but the "
+                         f"critic takes {c_in.in_features} (its first layer is {c_in!r})")
+    if c_out is not None and c_out.out_features != 1:
+        raise ValueError(f"WGANTrainer: the critic must give one score per sample, but its last layer "
+                         f"{c_out!r} has {c_out.out_features} outputs")
+    return dtypes["critic"]
+
+
+def _end_layers(net: Module) -> tuple:
+    """(first, last) Linear layer of a Sequential whose ends are Linear layers (possibly inside SpectralNorm,
+    with parameter-free activations after the last), else None for an end that cannot be told."""
+    if not isinstance(net, Sequential) or len(net) == 0:
+        return None, None
+    layers = [m.linear if isinstance(m, SpectralNorm) else m for m in net]
+    first = layers[0] if isinstance(layers[0], Linear) else None
+    last = None
+    for m in reversed(layers):
+        if isinstance(m, Linear):
+            last = m
+            break
+        if m.parameters():
+            break
+    return first, last
 
 
 def make_optimizer(config: WGANConfig, params, lr: float):
@@ -184,6 +271,7 @@ class WGANTrainer:
 
     def __init__(self, config: WGANConfig, sample_real: Callable, generator: Module, critic: Module,
                  generator_ema: Module | None = None):
+        self.dtype = _check_networks(config, generator, critic)  # the networks' dtype, which the data must have
         if config.lipschitz == "sn" and not any(isinstance(m, SpectralNorm) for m in critic.modules()):
             raise ValueError("WGANConfig.lipschitz is 'sn' but the critic has no SpectralNorm layer: wrap it "
                              "with tinywgan.wgan.spectral_norm(critic)")
@@ -209,7 +297,34 @@ class WGANTrainer:
             generator_ema.eval()
 
     def noise(self, n: int) -> Tensor:
-        return Tensor(self.rng.normal((n, self.config.noise_dim)))
+        """z ~ N(0, I), drawn in float32 whatever the networks' dtype (so a seed gives float32 and float64
+        networks the same noise) and given to the generator in its own dtype."""
+        z = self.rng.normal((n, self.config.noise_dim))
+        return Tensor(z if self.dtype == "float32" else backend.astype(z, self.generator_params[0].data.dtype))
+
+    def real_batch(self, n: int) -> Tensor:
+        """``sample_real(n, rng)``, checked where the data enter: an array of n samples on
+        ``config.device`` in the networks' dtype (a float64 batch for a float32 critic, a smaller batch or
+        an array on another device is an error that names sample_real, not a failure deep in the critic)."""
+        x = self.sample_real(n, self.rng)
+        data = x.data if isinstance(x, Tensor) else x
+        try:
+            device = backend.device_of(data)
+        except (TypeError, KeyError):
+            raise TypeError(f"sample_real({n}, rng) must return an array (NumPy, CuPy or array_api_strict) of "
+                            f"{n} samples; got {type(x).__name__}") from None
+        if device != self.config.device:
+            raise ValueError(f"sample_real({n}, rng) returned an array on device {device!r}; WGANConfig.device "
+                             f"is {self.config.device!r} (draw with rng, whose arrays live there, or move the data "
+                             f"with tinywgan.engine.backend.to_device)")
+        if data.ndim < 1 or data.shape[0] != n:
+            raise ValueError(f"sample_real({n}, rng) returned {data.shape[0] if data.ndim else 'no'} samples "
+                             f"(shape {tuple(data.shape)}); it must return batch_size = {n} samples, one per row")
+        if backend.dtype_name(data.dtype) != self.dtype:
+            raise TypeError(f"sample_real({n}, rng) returned {backend.dtype_name(data.dtype)} data but the "
+                            f"networks are {self.dtype}: return {self.dtype} samples (x.astype('{self.dtype}')), "
+                            f"or build both networks with dtype='{backend.dtype_name(data.dtype)}'")
+        return x if isinstance(x, Tensor) and not x.requires_grad else Tensor(data)
 
     def critic_step(self, step: int, count_clipped: bool = True) -> dict:
         """One critic update; returns the W estimate, the penalty, the total loss and, with weight clipping,
@@ -217,10 +332,11 @@ class WGANTrainer:
         over the weights, so :meth:`iteration` counts at its last critic step only)."""
         config, critic = self.config, self.critic
         # ---- Critic: maximise E_{x~P_r}[f(x)] - E_{z~p(z)}[f(g(z))]  (Kantorovich-Rubinstein dual) ----------
-        real = Tensor(self.sample_real(config.batch_size, self.rng))
+        real = self.real_batch(config.batch_size)
         with no_grad():  # theta is held fixed while the critic learns: no graph through g
             fake = self.generator(self.noise(config.batch_size))
-        loss = critic_loss(critic(real), critic(fake))
+        score_real, score_fake = critic(real), critic(fake)
+        loss = critic_loss(score_real, score_fake)
         penalty = None
         if config.lipschitz == "gp":
             # Gulrajani et al. 2017, Eq. 3: + lambda E_{x_hat}[(||grad f(x_hat)|| - 1)^2], x_hat on lines
@@ -232,7 +348,11 @@ class WGANTrainer:
             total = loss
             total_value, = _host_values(total)
             loss_value, penalty_value = total_value, 0.0
-        _check_finite(total_value, "loss", "critic", step)
+        _check_finite(total_value, step, "critic", [
+            ("data", "the real batch from sample_real", real), ("generator", "the generator's output", fake),
+            ("critic", "the critic's output on real data", score_real),
+            ("critic", "the critic's output on generated data", score_fake)]
+            + ([("critic", "the gradient penalty", penalty)] if penalty is not None else []))
         # grad() walks only the paths to w: no gradient is spent on the interpolates x_hat, a leaf of the penalty.
         for p, g in zip(self.critic_params, grad(total, self.critic_params, allow_unused=True)):
             p.grad = g
@@ -247,9 +367,12 @@ class WGANTrainer:
     def generator_step(self, step: int) -> float:
         """One generator update; returns the generator loss."""
         # ---- Generator: minimise -E_{z~p(z)}[f(g_theta(z))] ----------------------------------------------
-        g_loss = generator_loss(self.critic(self.generator(self.noise(self.config.batch_size))))
+        fake = self.generator(self.noise(self.config.batch_size))
+        score = self.critic(fake)
+        g_loss = generator_loss(score)
         value = g_loss.item()
-        _check_finite(value, "loss", "generator", step)
+        _check_finite(value, step, "generator", [("generator", "the generator's output", fake),
+                                                 ("critic", "the critic's output on generated data", score)])
         # grad() walks only the paths to theta: the critic's weight gradients are never computed here.
         for p, g in zip(self.generator_params, grad(g_loss, self.generator_params)):
             p.grad = g
