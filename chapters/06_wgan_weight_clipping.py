@@ -24,11 +24,14 @@
 # Settings. `--paper` is the papers' scale (3 hidden layers of 512 units, 100k generator steps; for a GPU).
 # The default is what two CPU cores finish in a few minutes: 3 x 128 units and fewer steps
 # (`tinywgan.lab.experiment.CPU`). The clipping recipe itself (RMSprop $\alpha = 5 \cdot 10^{-5}$,
-# $c = 0.01$, $n_\text{critic} = 5$, batch 256) is the paper's at every scale. Chapter 7 reruns exactly this
-# run, with the same seed and budget, beside the gradient penalty.
+# $c = 0.01$, $n_\text{critic} = 5$, batch 256, a constant learning rate) is the paper's at every scale: this
+# chapter shows that recipe and its limits. Chapter 7's remedies for a generator that circles the modes, a
+# decaying learning rate and an averaged generator, are options here too (`--lr-schedule linear`,
+# `--ema 0.999`). Chapter 7 reruns exactly this run, with the same seed and budget, beside the gradient penalty.
 #
 # Run: `python chapters/06_wgan_weight_clipping.py [--dataset 8gaussians|25gaussians|swissroll] [--paper]
-# [--steps N] [--quick] [--out DIR] [--seed N] [--device cpu|gpu|strict] [--threads N]`, or step through the
+# [--steps N] [--lr-schedule constant|linear] [--ema DECAY] [--quick] [--out DIR] [--seed N]
+# [--device cpu|gpu|strict] [--threads N]`, or step through the
 # cells (VS Code, JupyterLab with jupytext); `TINYWGAN_QUICK=1` selects `--quick`.
 
 # %%

@@ -28,6 +28,7 @@
 # %%
 import copy
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -81,6 +82,17 @@ def add_options(parser) -> None:
                         help="continue from a checkpoint of an earlier run (e.g. OUT/checkpoint.npz)")
 
 
+def check_options(args) -> None:
+    """Refuse bad options before the chapter creates its folder or does any work."""
+    for option, value in (("--steps", args.steps), ("--snapshot-every", args.snapshot_every)):
+        if value is not None and value < 1:
+            raise ValueError(f"{option} must be >= 1; got {value}")
+    if not 0 <= args.ema < 1:
+        raise ValueError(f"--ema must be in [0, 1) (0: no average); got {args.ema}")
+    if args.resume is not None and not Path(args.resume).is_file():
+        raise ValueError(f"--resume {args.resume}: no such checkpoint file")
+
+
 def choose_device(requested: str | None) -> str:
     """The device asked for, or the GPU when CuPy sees one, else the CPU; says which and why."""
     if requested is not None:
@@ -94,16 +106,12 @@ def choose_device(requested: str | None) -> str:
 
 
 args = cli.chapter_options("09_wgan_mnist_gpu", "Chapter 9: a WGAN draws handwritten digits, on the GPU "
-                           "when there is one", add_options=add_options)
+                           "when there is one", add_options=add_options, validate=check_options)
 out = args.out
 device = choose_device(args.device)
 settings = SETTINGS["quick" if args.quick else ("gpu" if device == "gpu" else "cpu")]
 steps = settings["steps"] if args.steps is None else args.steps
-if steps < 1:
-    raise SystemExit(f"--steps must be >= 1; got {steps}")
 snapshot_every = settings["snapshot_every"] if args.snapshot_every is None else args.snapshot_every
-if snapshot_every < 1:
-    raise SystemExit(f"--snapshot-every must be >= 1; got {snapshot_every}")
 checkpoint_path = out / "checkpoint.npz"
 
 # %% [markdown]
@@ -132,8 +140,6 @@ checkpoint_path = out / "checkpoint.npz"
 # the run that never stopped. It is checked here, before any work, against this run's settings.
 
 # %%
-if not 0 <= args.ema < 1:
-    raise SystemExit(f"--ema must be in [0, 1) (0: no average); got {args.ema}")
 common = dict(batch_size=BATCH_SIZE, steps=steps, noise_dim=NOISE_DIM, seed=args.seed, device=device,
               checkpoint_every=snapshot_every, checkpoint_path=str(checkpoint_path), progress=not args.quick,
               lr_schedule=args.lr_schedule, ema_decay=args.ema or None)

@@ -27,8 +27,11 @@ _BLAS_LIMITS = []  # the threadpoolctl limiter, kept alive for the life of the p
 
 
 def in_notebook() -> bool:
-    """True inside a Jupyter kernel (where ``sys.argv`` is the kernel's, not the chapter's)."""
-    return "ipykernel" in sys.modules
+    """True inside a running Jupyter kernel (where ``sys.argv`` is the kernel's, not the chapter's). Having
+    imported ``ipykernel`` is not enough: a program that starts kernels (nbclient, the tests) imports it too."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None and hasattr(ipython, "get_ipython") else None
+    return shell is not None and getattr(shell, "kernel", None) is not None
 
 
 def quick_from_environment() -> bool:
