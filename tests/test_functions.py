@@ -1,8 +1,10 @@
 """Every differentiable op, first and second derivatives, against finite differences in float64.
 
-One table drives the tests: a row is ``(name, fn, inputs)``, where ``inputs`` is a hypothesis strategy that
-draws the op's float64 inputs from the op's smooth domain (away from kinks and singularities), with
-broadcasting pairs for the binary ops. A new op is one new row.
+One table drives the tests: the op table of the package, :data:`tinywgan.engine.optable.OPS`, whose rows
+give each op, its smooth domain (away from kinks and singularities, with broadcasting pairs for the binary
+ops) and how to draw float64 inputs from it. Here hypothesis draws them (:class:`HypothesisSource`); the
+report ``python -m tinywgan.engine.gradcheck --report`` checks the same rows (tests/test_opreport.py). A new
+op is one new row there.
 """
 from __future__ import annotations
 
@@ -13,8 +15,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import tinywgan as tw
-from tinywgan import fast
-from tinywgan.engine import backend
+from tinywgan.engine import backend, optable
 from tinywgan.engine import ops as F
 from tinywgan.engine.gradcheck import GradcheckError, gradcheck, gradgradcheck
 
@@ -33,46 +34,6 @@ def arrays(shape, low=-2.0, high=2.0):
     return hnp.arrays(F64, shape, elements=floats(low, high))
 
 
-def nonzero(shape, margin=0.3, high=2.0):
-    """Values with |x| in [margin, high], either sign: away from a kink or a pole at 0."""
-    return st.tuples(arrays(shape, margin, high), hnp.arrays(np.bool_, shape)).map(
-        lambda t: np.where(t[1], t[0], -t[0]))
-
-
-def unary(domain=arrays, **kw):
-    return shapes(**kw).flatmap(lambda s: st.tuples(domain(s)))
-
-
-def binary(domain_a=arrays, domain_b=arrays):
-    """Two inputs whose shapes broadcast against each other (including equal and scalar shapes)."""
-    pairs = hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, max_side=3)
-    return pairs.flatmap(lambda p: st.tuples(domain_a(p.input_shapes[0]), domain_b(p.input_shapes[1])))
-
-
-def away_from(points, margin=1e-3):
-    """A filter: every element at least `margin` from each point (finite differences must not cross a kink)."""
-    def ok(xs):
-        return all(np.all(np.abs(x - p) > margin) for x in xs for p in points)
-    return ok
-
-
-def distinct_values(shape):
-    """Values on a 0.01 grid, all different, so a max has one winner and a gap wider than the step h."""
-    n = int(np.prod(shape))
-    return st.permutations(range(n)).map(lambda p: (np.asarray(p, F64).reshape(shape) - n / 2) * 0.01)
-
-
-def matmul_shapes():
-    """2-D, batched, broadcast-batched, and inner dimension 1 (the broadcasting fast path)."""
-    n, k, m, b = (st.integers(1, 3) for _ in range(4))
-    return st.one_of(
-        st.tuples(n, k, m).map(lambda t: ((t[0], t[1]), (t[1], t[2]))),
-        st.tuples(b, n, k, m).map(lambda t: ((t[0], t[1], t[2]), (t[2], t[3]))),
-        st.tuples(b, n, k, m).map(lambda t: ((t[0], t[1], t[2]), (t[0], t[2], t[3]))),
-        st.tuples(n, m).map(lambda t: ((t[0], 1), (1, t[1]))),
-    ).flatmap(lambda s: st.tuples(arrays(s[0]), arrays(s[1])))
-
-
 def with_axis(strategy_of_shape=shapes(min_dims=1)):
     """(x, axis, keepdims) with axis None, one axis, or a tuple of axes."""
     def build(shape):
@@ -83,95 +44,37 @@ def with_axis(strategy_of_shape=shapes(min_dims=1)):
     return strategy_of_shape.flatmap(build)
 
 
-def spread(xs, axis=-1, margin=0.1):
-    """A filter for std: x is not (nearly) constant along ``axis``, where std has no derivative."""
-    x = xs[0]
-    return x.size > 0 and np.all(np.ptp(x, axis=axis) > margin)
+class HypothesisSource:
+    """The op table's source of random choices (see :class:`tinywgan.engine.optable.NumpySource`), asking
+    hypothesis for each one, so that it tries edge values and shrinks a failing example."""
+
+    def __init__(self, draw):
+        self.draw = draw
+
+    def integer(self, low, high):
+        return self.draw(st.integers(low, high))
+
+    def floats(self, shape, low, high):
+        return self.draw(arrays(shape, low, high))
+
+    def signs(self, shape):
+        return np.where(self.draw(hnp.arrays(np.bool_, shape)), 1.0, -1.0)
+
+    def permutation(self, n):
+        return np.asarray(self.draw(st.permutations(range(n))))
+
+    def choose(self, options):
+        return self.draw(st.sampled_from(options))
 
 
-def with_side(axis, side):
-    """Shapes of 1 to 3 axes whose axis ``axis`` has length ``side`` (for indexing with fixed indices)."""
-    return shapes(min_dims=2, max_dims=3).map(lambda s: s[:axis] + (side,) + s[axis + 1:])
+@st.composite
+def drawn_from(draw, domain):
+    """A hypothesis strategy of the inputs of an op-table domain."""
+    return domain.draw(HypothesisSource(draw))
 
 
-# (name, fn of tensors, strategy of a tuple of float64 inputs, filter or None)
-OPS = [
-    ("add", lambda a, b: a + b, binary(), None),
-    ("sub", lambda a, b: a - b, binary(), None),
-    ("mul", lambda a, b: a * b, binary(), None),
-    ("div", lambda a, b: a / b, binary(arrays, nonzero), None),
-    ("neg", lambda x: -x, unary(), None),
-    ("pow2", lambda x: x ** 2, unary(), None),
-    ("pow3", lambda x: x ** 3, unary(), None),
-    ("pow_half", lambda x: x ** 0.5, unary(lambda s: arrays(s, 0.3, 2.0)), None),
-    ("pow_neg", lambda x: x ** -1.5, unary(lambda s: arrays(s, 0.3, 2.0)), None),
-    ("exp", tw.exp, unary(), None),
-    ("log", tw.log, unary(lambda s: arrays(s, 0.3, 3.0)), None),
-    ("sqrt", tw.sqrt, unary(lambda s: arrays(s, 0.3, 3.0)), None),
-    ("tanh", tw.tanh, unary(), None),
-    ("sigmoid", tw.sigmoid, unary(lambda s: arrays(s, -5, 5)), None),
-    ("relu", tw.relu, unary(nonzero), None),
-    ("leaky_relu", lambda x: tw.leaky_relu(x, 0.2), unary(nonzero), None),
-    ("softplus", tw.softplus, unary(lambda s: arrays(s, -5, 5)), None),
-    ("log_sigmoid", tw.log_sigmoid, unary(lambda s: arrays(s, -5, 5)), None),
-    ("clip", lambda x: tw.clip(x, -0.5, 0.7), unary(), away_from([-0.5, 0.7])),
-    ("matmul", lambda a, b: a @ b, matmul_shapes(), None),
-    ("matmul_of_transpose", lambda a, b: a @ b.T, matmul_shapes().filter(lambda t: t[1].ndim == 2).map(
-        lambda t: (t[0], t[1].T.copy())), None),
-    ("linear", lambda x, w, b: tw.linear(x, w, b), st.tuples(st.integers(1, 3), st.integers(1, 3),
-     st.integers(1, 3)).flatmap(lambda s: st.tuples(arrays((s[0], s[1])), arrays((s[1], s[2])), arrays((s[2],)))),
-     None),
-    ("linear_batched_no_bias", lambda x, w: tw.linear(x, w), st.tuples(arrays((2, 3, 2)), arrays((2, 1))), None),
-    ("linear_relu", lambda x, w, b: fast.linear_act(x, w, b, slope=0.0), st.tuples(arrays((3, 2)), arrays((2, 3)),
-     arrays((3,))), lambda xs: np.all(np.abs(xs[0] @ xs[1] + xs[2]) > 1e-3)),
-    ("linear_leaky_relu_no_bias", lambda x, w: fast.linear_act(x, w, None, slope=0.2), st.tuples(arrays((2, 3, 2)),
-     arrays((2, 3))), lambda xs: np.all(np.abs(xs[0] @ xs[1]) > 1e-3)),
-    ("transpose", lambda x: x.T, unary(), None),
-    ("transpose_axes", lambda x: tw.transpose(x, (1, 2, 0)), unary(min_dims=3, max_dims=3), None),
-    ("reshape", lambda x: x.reshape(-1), unary(), None),
-    ("broadcast_to", lambda x: tw.broadcast_to(x, (2,) + x.shape), unary(), None),
-    ("sum_to", lambda x: tw.sum_to(x, (1,) + x.shape[2:]), unary(min_dims=2), None),
-    ("sum_all", lambda x: x.sum(), unary(), None),
-    ("mean_all", lambda x: x.mean(), unary(), None),
-    ("max_all", lambda x: x.max(), shapes(min_dims=1).flatmap(lambda s: st.tuples(distinct_values(s))), None),
-    ("norm", lambda x: tw.norm(x, axis=-1), unary(min_dims=1), lambda xs: np.all(np.abs(xs[0]).sum(-1) > 0.1)),
-    ("getitem_slice", lambda x: x[1:, ::2], unary(min_dims=2), None),
-    ("getitem_int", lambda x: x[0], unary(min_dims=1), None),
-    ("getitem_array", lambda x: x[[0, 0, 1, 0]], unary(min_dims=1).filter(lambda t: t[0].shape[0] > 1),
-     None),
-    ("getitem_array_negative", lambda x: x[[-1, 0, -1]], unary(min_dims=1), None),
-    ("concatenate", lambda a, b: tw.concatenate([a, b * 2, a], axis=0), st.tuples(arrays((2, 3)), arrays((1, 3))),
-     None),
-    ("stack", lambda a, b: tw.stack([a, b, a * b], axis=1), st.tuples(arrays((2, 3)), arrays((2, 3))), None),
-    ("sin", F.sin, unary(), None),
-    ("cos", F.cos, unary(), None),
-    ("log1p", F.log1p, unary(lambda s: arrays(s, -0.7, 3.0)), None),
-    ("expm1", F.expm1, unary(), None),
-    ("square", F.square, unary(), None),
-    ("min_all", lambda x: F.min(x), shapes(min_dims=1).flatmap(lambda s: st.tuples(distinct_values(s))), None),
-    ("var_last_axis", lambda x: F.var(x, axis=-1, correction=1), unary(min_dims=1).filter(
-        lambda t: t[0].shape[-1] > 1), None),
-    ("var_all", lambda x: F.var(x, correction=0), unary(), None),
-    ("std_last_axis", lambda x: F.std(x, axis=-1, correction=1), unary(min_dims=1), spread),
-    ("std_all", lambda x: F.std(x, correction=0), unary(min_dims=1), lambda xs: spread(xs, axis=None)),
-    ("logsumexp_all", F.logsumexp, unary(), None),
-    ("logsumexp_axis0_keepdims", lambda x: F.logsumexp(x, axis=0, keepdims=True), unary(min_dims=1), None),
-    ("softmax", F.softmax, unary(min_dims=1), None),
-    ("softmax_axis0", lambda x: F.softmax(x, axis=0), unary(min_dims=2), None),
-    ("log_softmax", F.log_softmax, unary(min_dims=1), None),
-    ("squeeze_all", F.squeeze, unary(), None),
-    ("squeeze_axis", lambda x: F.squeeze(x.reshape((1,) + x.shape + (1,)), (0, -1)), unary(), None),
-    ("expand_dims", lambda x: F.expand_dims(x, (0, -1)), unary(), None),
-    ("swapaxes", lambda x: F.swapaxes(x, 0, -1), unary(min_dims=1), None),
-    ("getitem_array_axis1", lambda x: x[:, [2, 0, 2, -3]], with_side(1, 3).flatmap(lambda s: st.tuples(arrays(s))),
-     None),
-    ("getitem_array_last_axis", lambda x: x[..., [1, -1, 1]], unary(min_dims=1).filter(lambda t: t[0].shape[-1] > 1),
-     None),
-    ("getitem_slices_then_array", lambda x: x[1:, [0, -1, 0]], unary(min_dims=2).filter(lambda t: t[0].shape[0] > 1),
-     None),
-    ("getitem_pick", lambda x: x[[0, 1, 2, 0, -3], [1, -1, 0, 1, 1]], with_side(0, 3).flatmap(
-        lambda s: st.tuples(arrays(s[:1] + (2,) + s[2:]))), None),
-]
+# (name, fn of tensors, strategy of a tuple of float64 inputs, filter or None): the op table's rows.
+OPS = [(op.name, op.fn, drawn_from(op.domain), op.keep) for op in optable.OPS]
 
 
 def _on(device, arrays_):

@@ -13,6 +13,11 @@ almost every v).
 
 An element passes when ``|analytic - numeric| <= atol + rtol * |numeric|``. The inputs are perturbed on the
 host and copied to their device for each evaluation, so the comparison is the same on every backend.
+
+:func:`derivatives` returns both sides of either comparison and :func:`relative_error` measures the gap, for
+a report rather than a pass/fail: ``python -m tinywgan.engine.opreport`` (or ``python -m
+tinywgan.engine.gradcheck --report``) runs both checks over every row of the op table (:mod:`.optable`) and
+prints one line per op (:mod:`.opreport`).
 """
 from __future__ import annotations
 
@@ -21,6 +26,9 @@ import numpy as np
 from . import backend
 from .backprop import grad
 from .tensor import Tensor, data_of
+
+
+EPS, ATOL, RTOL = 1e-6, 1e-8, 1e-6  # the step h of the differences and the tolerances of every check
 
 
 class GradcheckError(AssertionError):
@@ -59,9 +67,11 @@ def _scalar(fn, xs, v, device):
     return (y * backend.to_device(v, device)).sum()
 
 
-def _compare(name, fn_scalar, hosts, device, analytic, eps, atol, rtol):
-    for i, host in enumerate(hosts):
-        a = analytic[i]
+def _numeric(fn_scalar, hosts, device, eps):
+    """Central differences of the scalar function ``fn_scalar`` of tensors: one array per input."""
+    numeric = []
+    for host in hosts:
+        n = np.zeros_like(host)
         for k in np.ndindex(*host.shape):
             orig = host[k]
             host[k] = orig + eps
@@ -69,12 +79,19 @@ def _compare(name, fn_scalar, hosts, device, analytic, eps, atol, rtol):
             host[k] = orig - eps
             minus = float(fn_scalar(_tensors(hosts, device)))
             host[k] = orig
-            numeric = (plus - minus) / (2 * eps)
-            err = abs(a[k] - numeric)
-            if not err <= atol + rtol * abs(numeric):
+            n[k] = (plus - minus) / (2 * eps)
+        numeric.append(n)
+    return numeric
+
+
+def _compare(name, hosts, analytic, numeric, atol, rtol):
+    for i, (host, a, n) in enumerate(zip(hosts, analytic, numeric)):
+        for k in np.ndindex(*host.shape):
+            err = abs(a[k] - n[k])
+            if not err <= atol + rtol * abs(n[k]):
                 raise GradcheckError(
                     f"{name}: d/d inputs[{i}][{k}] disagrees with finite differences at input value "
-                    f"{float(orig)!r}: analytic {float(a[k])!r}, numeric {float(numeric)!r}, error {err:.3e} "
+                    f"{float(host[k])!r}: analytic {float(a[k])!r}, numeric {float(n[k])!r}, error {err:.3e} "
                     f"(allowed {atol:.1e} + {rtol:.1e} * |numeric|); inputs[{i}] =\n{host}")
     return True
 
@@ -83,27 +100,18 @@ def _as_float(t) -> float:
     return backend.to_numpy(t.data).item() if isinstance(t, Tensor) else float(t)
 
 
-def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-8, rtol: float = 1e-6, seed: int = 0) -> bool:
-    """Check the first derivatives of ``fn(*inputs)`` against central finite differences (float64).
-
-    ``inputs`` are arrays or Tensors of one backend; they are promoted to float64. Returns True, or raises
-    :class:`GradcheckError` naming the input, the element, the analytic and numeric values and the error.
-    """
-    hosts, device = _prepare(inputs)
+def _first_order(fn, hosts, device, seed):
+    """The engine's dL/dx for L = sum(fn(x) * v), and L as a function of tensors (for the differences)."""
     v = _projection(fn, hosts, device, seed)
     xs = _tensors(hosts, device)
     gs = grad(_scalar(fn, xs, v, device), xs, allow_unused=True)
     analytic = [np.zeros_like(h) if g is None else np.asarray(g.numpy(), dtype=np.float64)
                 for g, h in zip(gs, hosts)]
-    return _compare("gradcheck", lambda ts: _as_float(_scalar(fn, ts, v, device)), hosts, device,
-                    analytic, eps, atol, rtol)
+    return analytic, lambda ts: _as_float(_scalar(fn, ts, v, device))
 
 
-def gradgradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-8, rtol: float = 1e-6,
-                  seed: int = 0) -> bool:
-    """Check the second derivatives of ``fn(*inputs)`` (double backprop) against finite differences of the
-    first derivatives computed by the engine. Returns True or raises :class:`GradcheckError`."""
-    hosts, device = _prepare(inputs)
+def _second_order(fn, hosts, device, seed):
+    """The engine's dG/dx (double backprop) for G = sum_i <dL/dx_i, u_i>, and G as a function of tensors."""
     v = _projection(fn, hosts, device, seed)
     rng = np.random.default_rng(seed + 1)
     us = [rng.standard_normal(h.shape) for h in hosts]
@@ -126,5 +134,54 @@ def gradgradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-8, rtol: float
         gs = grad(G, xs, allow_unused=True)
         analytic = [np.zeros_like(h) if g is None else np.asarray(g.numpy(), dtype=np.float64)
                     for g, h in zip(gs, hosts)]
-    return _compare("gradgradcheck", lambda ts: 0.0 if (G2 := projected_gradient(ts)) is None
-                    else _as_float(G2), hosts, device, analytic, eps, atol, rtol)
+    return analytic, lambda ts: 0.0 if (G2 := projected_gradient(ts)) is None else _as_float(G2)
+
+
+def gradcheck(fn, inputs, eps: float = EPS, atol: float = ATOL, rtol: float = RTOL, seed: int = 0) -> bool:
+    """Check the first derivatives of ``fn(*inputs)`` against central finite differences (float64).
+
+    ``inputs`` are arrays or Tensors of one backend; they are promoted to float64. Returns True, or raises
+    :class:`GradcheckError` naming the input, the element, the analytic and numeric values and the error.
+    """
+    hosts, device = _prepare(inputs)
+    analytic, scalar = _first_order(fn, hosts, device, seed)
+    return _compare("gradcheck", hosts, analytic, _numeric(scalar, hosts, device, eps), atol, rtol)
+
+
+def gradgradcheck(fn, inputs, eps: float = EPS, atol: float = ATOL, rtol: float = RTOL,
+                  seed: int = 0) -> bool:
+    """Check the second derivatives of ``fn(*inputs)`` (double backprop) against finite differences of the
+    first derivatives computed by the engine. Returns True or raises :class:`GradcheckError`."""
+    hosts, device = _prepare(inputs)
+    analytic, scalar = _second_order(fn, hosts, device, seed)
+    return _compare("gradgradcheck", hosts, analytic, _numeric(scalar, hosts, device, eps), atol, rtol)
+
+
+def derivatives(fn, inputs, order: int = 1, eps: float = EPS, seed: int = 0) -> list:
+    """The two sides that :func:`gradcheck` (``order=1``) or :func:`gradgradcheck` (``order=2``) compare:
+    one pair ``(analytic, numeric)`` of float64 arrays per input."""
+    if order not in (1, 2):
+        raise ValueError(f"derivatives: order must be 1 or 2, got {order!r}")
+    hosts, device = _prepare(inputs)
+    analytic, scalar = (_first_order if order == 1 else _second_order)(fn, hosts, device, seed)
+    return list(zip(analytic, _numeric(scalar, hosts, device, eps)))
+
+
+def relative_error(analytic, numeric, atol: float = ATOL, rtol: float = RTOL) -> float:
+    """The worst ``|analytic - numeric| / (|numeric| + atol / rtol)`` over the elements (0 when there are none).
+
+    The error relative to the numeric derivative, with ``atol / rtol`` (0.01 by default) added to the
+    denominator so that derivatives near 0 are judged by their absolute error. Dividing the checks' rule
+    ``|a - n| <= atol + rtol |n|`` by ``rtol (atol / rtol + |n|)`` shows that an element passes exactly when
+    this error is at most ``rtol``. A NaN counts as an infinite error.
+    """
+    a, n = np.asarray(analytic, dtype=np.float64), np.asarray(numeric, dtype=np.float64)
+    if a.size == 0:
+        return 0.0
+    err = np.abs(a - n) / (np.abs(n) + atol / rtol)
+    return float(np.max(np.where(np.isnan(err), np.inf, err)))
+
+
+if __name__ == "__main__":  # python -m tinywgan.engine.gradcheck --report [--markdown]
+    from tinywgan.engine.opreport import main
+    raise SystemExit(main())
