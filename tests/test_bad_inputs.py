@@ -18,7 +18,7 @@ import pytest
 import tinywgan as tw
 from tinywgan import nn, optim
 from tinywgan.data import rendered_digits, toy_dataset, two_gaussians_1d, write_idx
-from tinywgan.data.mnist import load_digits, load_mnist
+from tinywgan.data.mnist import load_digits, load_mnist, read_idx
 from tinywgan.engine import backend
 from tinywgan.engine.backend import Generator, as_generator, to_device
 from tinywgan.lab import cli
@@ -576,3 +576,100 @@ def test_sinkhorn_at_a_small_reg_it_resolves_is_exact():
     result = sinkhorn(np.ones(5) / 5, np.ones(4) / 4, cost_matrix(x, y), reg=1e-3)
     assert result.converged and result.value == pytest.approx(5.0, abs=1e-6)
     assert np.all(np.isfinite(result.plan))
+
+
+# ------------------------------------------------------------------ found by an outside sweep of bad inputs
+SWEEP_MISTAKES = [
+    ("sum over an axis named twice", lambda: _f32(2, 3).sum(axis=(0, 0)), ValueError, "names an axis twice"),
+    ("max of an empty tensor", lambda: tw.max(tw.zeros(0)), ValueError, r"max/min: x has shape \(0,\)"),
+    ("a ragged nested list", lambda: tw.tensor([[1, 2], [3]]), ValueError, "nested lists have unequal lengths"),
+    ("backward with a float64 gradient", lambda: (_f32(3) * 2).backward(tw.tensor(np.ones(3))), TypeError,
+     r"grad_outputs\[0\] is float64; its output is float32"),
+    ("grad of a float", lambda: tw.grad(3.0, _f32(3)), TypeError, r"outputs\[0\] must be a Tensor; got float"),
+    ("grad with create_graph='yes'", lambda: tw.grad(_f32(3).sum(), _f32(3), create_graph="yes"), TypeError,
+     "grad: create_graph must be True or False"),
+    ("grad with no inputs", lambda: tw.grad(_f32(3).sum(), []), ValueError, "grad: inputs is empty"),
+    ("Linear(bias='no')", lambda: nn.Linear(3, 4, bias="no"), TypeError, "Linear: bias must be True or False"),
+    ("Linear fed a string", lambda: nn.Linear(3, 2)("abc"), TypeError, r"Linear\(3, 2\): the input must be a Tensor"),
+    ("Sequential index out of range", lambda: nn.Sequential(nn.ReLU())[9], IndexError,
+     r"Sequential: index 9 is out of range for 1 modules"),
+    ("LeakyReLU('a')", lambda: nn.LeakyReLU("a"), TypeError, "LeakyReLU: slope must be a number"),
+    ("LeakyReLU(nan)", lambda: nn.LeakyReLU(math.nan), ValueError, "LeakyReLU: slope must be a finite number"),
+    ("load_state_dict of a list", lambda: nn.Linear(2, 3).load_state_dict([1, 2]), TypeError,
+     "load_state_dict: state must be a dict"),
+    ("load_state_dict of a string entry", lambda: nn.Linear(2, 3).load_state_dict({"weight": "abc", "bias": "b"}),
+     TypeError, r"load_state_dict: 'weight' in the state must be an array or a Tensor; got str"),
+    ("load_state_dict(strict='no')", lambda: nn.Linear(2, 3).load_state_dict({}, strict="no"), TypeError,
+     "load_state_dict: strict must be True or False"),
+    ("train('no')", lambda: nn.Linear(2, 3).train("no"), TypeError, "Linear.train: mode must be True or False"),
+    ("update_ema decay='0.9'", lambda: optim.update_ema(_params(), _params(), "0.9"), TypeError,
+     "update_ema: decay must be a number"),
+    ("update_ema of two sizes", lambda: optim.update_ema(_params(), nn.MLP([2, 2, 2]).parameters(), 0.9), ValueError,
+     "update_ema: average has 2 tensors but params has 4"),
+    ("update_ema of two dtypes", lambda: optim.update_ema(_params(), nn.Linear(2, 2, dtype="float64").parameters(),
+                                                          0.9), ValueError, r"average\[0\] is float32 .* float64"),
+    ("update_ema of a number", lambda: optim.update_ema(5, 6, 0.9), TypeError, "update_ema: average must be a list"),
+    ("train with a dict for config", lambda: tw.wgan.train({"steps": 2}, TOY.sample, *_nets()), TypeError,
+     "WGANTrainer: config must be a WGANConfig"),
+    ("sample_real that is an array", lambda: _train(np.zeros((16, 2), np.float32)), TypeError,
+     "WGANTrainer: sample_real must be a function"),
+    ("sample_real taking one argument", lambda: _train(lambda n: TOY.sample(n, 0)), TypeError,
+     r"sample_real must take two arguments, sample_real\(n, rng\)"),
+    ("sample_real of the wrong width", lambda: _train(lambda n, rng: np.zeros((n, 3), np.float32)), ValueError,
+     r"sample_real\(16, rng\) returned data of shape \(16, 3\); the critic .* takes shape \(16, 2\)"),
+    ("int data: no advice to build int networks", lambda: _train(lambda n, rng: np.zeros((n, 2), np.int64)),
+     TypeError, r"returned int64 data but the networks are float32: return float32 samples \(x\.astype\('float32'\)\)$"),
+    ("one module as generator and critic", lambda: (lambda m: _train(nets=(m, m)))(nn.MLP([2, 8, 2])), ValueError,
+     "the generator and the critic are the same module"),
+    ("a callback that is not callable", lambda: tw.wgan.train(WGANConfig(steps=1, batch_size=8, progress=False),
+                                                              TOY.sample, *_nets(), callback=5), TypeError,
+     "train: callback must be None or a function"),
+    ("gradient_penalty of None", lambda: gradient_penalty(None, np.zeros((4, 2), np.float32),
+                                                          np.zeros((4, 2), np.float32)), TypeError,
+     "gradient_penalty: critic must be a Module"),
+    ("alpha outside [0, 1]", lambda: interpolate(np.zeros((4, 2), np.float32), np.ones((4, 2), np.float32),
+                                                 alpha=np.full((4, 1), 5.0, np.float32)), ValueError,
+     r"alpha must lie in \[0, 1\]"),
+    ("alpha float64 for float32 data", lambda: interpolate(np.zeros((4, 2), np.float32), np.ones((4, 2), np.float32),
+                                                           alpha=np.full((4, 1), 0.5)), TypeError,
+     "alpha is float64 but real and fake are float32"),
+    ("clip_weights(count='x')", lambda: clip_weights(_critic(), 0.1, count="x"), TypeError,
+     "clip_weights: count must be True or False"),
+    ("central_difference with h=0", lambda: __import__("tinywgan.transport.divergences", fromlist=["x"])
+     .central_difference(lambda t: t, 0.5, h=0), ValueError, "central_difference: h must be > 0"),
+    ("central_difference of a number", lambda: __import__("tinywgan.transport.divergences", fromlist=["x"])
+     .central_difference(5, 0.5), TypeError, "central_difference: fn must be a function"),
+    ("mode_coverage std='x'", lambda: __import__("tinywgan.lab.metrics", fromlist=["x"])
+     .mode_coverage(np.zeros((4, 2)), TOY.centres, "x"), TypeError, "mode_coverage: std must be a number"),
+    ("w1_to_data seed='x'", lambda: __import__("tinywgan.lab.metrics", fromlist=["x"])
+     .w1_to_data(np.zeros((4, 2)), np.zeros((4, 2)), seed="x"), TypeError, "w1_to_data: seed must be an integer"),
+]
+
+
+@pytest.mark.parametrize("what, call, error, pattern", SWEEP_MISTAKES, ids=[m[0] for m in SWEEP_MISTAKES])
+def test_mistakes_found_by_a_sweep(what, call, error, pattern):
+    _raises(call, error, pattern)
+
+
+FILE_MISTAKES = [
+    ("checkpoint.save(None)", lambda tmp: checkpoint.save(None, m=nn.Linear(2, 2)), TypeError,
+     "checkpoint.save: path must be a file path"),
+    ("checkpoint.save with no items", lambda tmp: checkpoint.save(tmp / "c.npz"), ValueError,
+     "checkpoint.save: no items to save"),
+    ("checkpoint.load of a missing file", lambda tmp: checkpoint.load(tmp / "missing.npz"), FileNotFoundError,
+     r"checkpoint\.load: no file '.*missing\.npz'"),
+    ("checkpoint.load of a folder", lambda tmp: checkpoint.load(tmp), IsADirectoryError,
+     r"checkpoint\.load: '.*' is a folder"),
+    ("checkpoint.load(None)", lambda tmp: checkpoint.load(None), TypeError, "checkpoint.load: path must be a file path"),
+    ("a metadata item that is not there", lambda tmp: (checkpoint.save(tmp / "c.npz", m=nn.Linear(2, 2)),
+                                                        checkpoint.load(tmp / "c.npz")["nothere"]), KeyError,
+     r"no metadata item 'nothere'"),
+    ("read_idx of a missing file", lambda tmp: read_idx(tmp / "nope.idx"), FileNotFoundError,
+     r"read_idx: '.*nope\.idx' does not exist"),
+]
+
+
+@pytest.mark.parametrize("what, call, error, pattern", FILE_MISTAKES, ids=[m[0] for m in FILE_MISTAKES])
+def test_file_mistakes_found_by_a_sweep(what, call, error, pattern, tmp_path):
+    _raises(lambda: call(tmp_path), error, pattern)
+    assert not [p for p in tmp_path.rglob("*.tmp")] and not (tmp_path / "c.npz").exists() or "metadata" in what

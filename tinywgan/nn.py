@@ -15,6 +15,7 @@ also ``tinywgan.F``; it is attached here by :mod:`tinywgan`, since its WGAN loss
 from __future__ import annotations
 
 import math
+import numbers
 from collections import OrderedDict
 from typing import Iterator
 
@@ -85,8 +86,9 @@ class Module:
         """Set ``training = mode`` on this module and every module inside it; returns self. Only
         :class:`tinywgan.wgan.SpectralNorm` reads it: its power iteration advances while training, so
         measuring a critic in ``eval()`` mode leaves the next training step as it would have been."""
+        mode = checks.flag(mode, f"{type(self).__name__}.train: mode")
         for m in self.modules():
-            m.training = bool(mode)
+            m.training = mode
         return self
 
     def eval(self) -> "Module":
@@ -131,11 +133,15 @@ class Module:
         ``strict=False`` loads the names both have and leaves the rest. A Linear weight is (in, out), the
         transpose of PyTorch's: a PyTorch state dict needs each weight transposed (a non-square one that is
         not is refused with both shapes; a square one cannot be told apart)."""
+        if not hasattr(state, "keys") or not hasattr(state, "__getitem__"):
+            raise TypeError(f"load_state_dict: state must be a dict of name -> array (module.state_dict()); got "
+                            f"{type(state).__name__}")
+        strict = checks.flag(strict, "load_state_dict: strict")
         own = dict(self.named_parameters())
         buffers = self.buffers()
         try:
             names = self.check_state_dict(state, strict)
-        except (KeyError, ValueError) as err:
+        except (KeyError, ValueError, TypeError) as err:
             raise type(err)(f"load_state_dict: {err.args[0]}") from None
         for name in names:
             current = own[name].data if name in own else buffers[name]
@@ -163,6 +169,8 @@ class Module:
         for name in names:
             current = own[name].data if name in own else buffers[name]
             new = state[name]
+            if not hasattr(new, "shape") or not hasattr(new, "dtype"):
+                raise TypeError(f"{name!r} in {source} must be an array or a Tensor; got {type(new).__name__}")
             if tuple(new.shape) != tuple(current.shape):
                 # A PyTorch nn.Linear stores its weight (out, in); tinywgan's is (in, out), so x @ W + b.
                 hint = "; a Linear's weight is stored (in_features, out_features), the transpose of PyTorch's " \
@@ -223,6 +231,7 @@ class Linear(Module):
                  init: str = "pytorch", bias: bool = True, dtype: str = "float32"):
         if init not in INITS:
             raise ValueError(f"Linear: init must be one of {INITS}; got {init!r}")
+        bias = checks.flag(bias, "Linear: bias")
         in_features = checks.integer(in_features, "Linear: in_features", 1)  # 2.5 is refused, not truncated
         out_features = checks.integer(out_features, "Linear: out_features", 1)
         dtype = backend.float_dtype_name(dtype, "Linear: dtype")
@@ -245,6 +254,9 @@ class Linear(Module):
         return F.linear(x, self.weight, self.bias)
 
     def check_input(self, x) -> None:
+        if not hasattr(x, "dtype") or not hasattr(x, "shape"):
+            raise TypeError(f"Linear({self.in_features}, {self.out_features}): the input must be a Tensor or an "
+                            f"array; got {type(x).__name__}")
         if x.dtype != self.weight.data.dtype:
             raise TypeError(f"Linear({self.in_features}, {self.out_features}): the input is "
                             f"{backend.dtype_name(x.dtype)} but the layer's weights are "
@@ -267,7 +279,7 @@ class ReLU(Module):
 
 class LeakyReLU(Module):
     def __init__(self, slope: float = 0.2):
-        self.slope = float(slope)
+        self.slope = checks.real(slope, "LeakyReLU: slope")
 
     def forward(self, x):
         return F.leaky_relu(x, self.slope)
@@ -297,6 +309,9 @@ class Sequential(Module):
         self._length = len(modules)
 
     def __getitem__(self, i: int) -> Module:
+        if isinstance(i, bool) or not isinstance(i, numbers.Integral) or not -self._length <= i < self._length:
+            raise IndexError(f"Sequential: index {i!r} is out of range for {self._length} modules; it must be an "
+                             f"int in [-{self._length}, {self._length})")
         return getattr(self, str(range(self._length)[i]))
 
     def __len__(self) -> int:

@@ -27,7 +27,7 @@ import math
 import numbers
 from typing import Iterable
 
-from .engine import backend
+from .engine import backend, checks
 from .engine import Tensor
 
 
@@ -414,9 +414,15 @@ def update_ema(average: Iterable[Tensor], params: Iterable[Tensor], decay: float
     (``torch.optim.swa_utils.get_ema_multi_avg_fn``). Averaging a GAN generator's weights over the last
     stretch of training steadies a generator that circles its target instead of settling (Yazici et al.
     2019, "The Unusual Effectiveness of Averaging in GAN Training")."""
-    decay = float(decay)
-    if not 0 <= decay < 1:
-        raise ValueError(f"update_ema: decay must be in [0, 1); got {decay}")
+    decay = checks.real(decay, "update_ema: decay", 0, 1, high_open=True)
+    average, params = _tensor_list(average, "update_ema: average"), _tensor_list(params, "update_ema: params")
+    if len(average) != len(params):
+        raise ValueError(f"update_ema: average has {len(average)} tensors but params has {len(params)}; pass "
+                         f"the parameters of two copies of one network")
+    for i, (a, p) in enumerate(zip(average, params)):
+        if a.shape != p.shape or a.data.dtype != p.data.dtype:
+            raise ValueError(f"update_ema: average[{i}] is {backend.dtype_name(a.data.dtype)} of shape {a.shape} "
+                             f"but params[{i}] is {backend.dtype_name(p.data.dtype)} of shape {p.shape}")
     for a, p in zip(average, params, strict=True):
         a.data *= decay
         a.data += (1 - decay) * p.data
@@ -424,6 +430,17 @@ def update_ema(average: Iterable[Tensor], params: Iterable[Tensor], decay: float
 
 # ---------------------------------------------------------------------------------------------------------
 # Helpers
+
+
+def _tensor_list(tensors, name: str) -> list:
+    """An iterable of Tensors (module.parameters()) as a list; anything else a TypeError naming it."""
+    if isinstance(tensors, Tensor) or not hasattr(tensors, "__iter__"):
+        raise TypeError(f"{name} must be a list of Tensors (module.parameters()); got {type(tensors).__name__}")
+    tensors = list(tensors)
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{name}[{i}] must be a Tensor; got {type(t).__name__}")
+    return tensors
 
 
 def _parameter_list(params, owner: str) -> list:

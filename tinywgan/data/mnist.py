@@ -83,6 +83,9 @@ def read_idx(path) -> np.ndarray:
 
 def _read_idx(path) -> tuple[int, np.ndarray]:
     path = Path(path)
+    if not path.is_file():
+        raise (IsADirectoryError if path.is_dir() else FileNotFoundError)(
+            f"read_idx: {str(path)!r} " + ("is a folder; give an IDX file's path" if path.is_dir() else "does not exist"))
     raw = path.read_bytes()
     compressed = raw[:2] == _GZIP_MAGIC
     if compressed:

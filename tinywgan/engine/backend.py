@@ -468,7 +468,11 @@ def as_array(data, dtype=None, device: str = "cpu"):
         data = to_device(data, device)
         return data if dtype is None else xp.asarray(data, dtype=dtype_of(xp, dtype))
     import numpy as np
-    host = np.asarray(data)
+    try:
+        host = np.asarray(data)
+    except ValueError as err:  # a ragged nested list: [[1, 2], [3]]
+        raise ValueError(f"cannot make a tensor from this {type(data).__name__}: its nested lists have unequal "
+                         f"lengths (a tensor is rectangular); NumPy says: {err}") from None
     if dtype is None and host.dtype == np.float64:
         dtype = "float32"
     if dtype is None and host.dtype.kind not in "fiub":

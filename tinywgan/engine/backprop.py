@@ -36,6 +36,7 @@ def backward(tensor: Tensor, grad=None, create_graph: bool = False) -> None:
     ``grad`` is the gradient flowing into ``tensor`` (d loss / d tensor); it may be left out only when
     ``tensor`` has a single element. With ``create_graph=True`` the gradients carry a graph of their own.
     """
+    create_graph = checks.flag(create_graph, "backward: create_graph")
     _backprop([tensor], [grad], inputs=None, create_graph=create_graph, allow_unused=True)
 
 
@@ -51,8 +52,13 @@ def grad(outputs, inputs, grad_outputs=None, create_graph: bool = False, allow_u
     gradient penalty of WGAN-GP). An input that does not reach any output is an error, unless
     ``allow_unused=True``, when its gradient is ``None``.
     """
-    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
-    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    # a single Tensor, or an iterable of them; anything else is checked (and named) as one output / input
+    outputs = [outputs] if isinstance(outputs, Tensor) or not hasattr(outputs, "__iter__") else list(outputs)
+    inputs = [inputs] if isinstance(inputs, Tensor) or not hasattr(inputs, "__iter__") else list(inputs)
+    if not inputs:
+        raise ValueError("grad: inputs is empty; pass the tensor (or list of tensors) to differentiate with respect to")
+    create_graph = checks.flag(create_graph, "grad: create_graph")
+    allow_unused = checks.flag(allow_unused, "grad: allow_unused")
     if grad_outputs is None or isinstance(grad_outputs, Tensor) or hasattr(grad_outputs, "shape"):
         grad_outputs = [grad_outputs] * len(outputs) if grad_outputs is None else [grad_outputs]
     checks.grad_inputs(inputs, Tensor)

@@ -17,6 +17,13 @@ def can_require_grad(data, creator, requires_grad: bool) -> None:
         raise TypeError(f"requires_grad=True needs a floating-point array; got dtype {data.dtype}")
 
 
+def flag(value, name: str) -> bool:
+    """True or False (a string such as ``'no'`` would be true: refused), as a Python bool."""
+    if not isinstance(value, (bool, numbers.Integral)) or value not in (0, 1):
+        raise TypeError(f"{name} must be True or False; got {type(value).__name__} {value!r}")
+    return bool(value)
+
+
 def axes(axis, ndim: int) -> tuple:
     """``axis`` (None: all, an int, or a tuple; negative counts from the end) as sorted non-negative axes."""
     if axis is None:
@@ -25,6 +32,8 @@ def axes(axis, ndim: int) -> tuple:
     for a in found:
         if not -ndim <= a < ndim:
             raise ValueError(f"axis {a} is out of range for a tensor with {ndim} axes")
+    if len({a % ndim for a in found}) != len(found):
+        raise ValueError(f"axis {axis} names an axis twice; each axis may appear once")
     return tuple(sorted(a % ndim for a in found))
 
 
@@ -240,4 +249,7 @@ def seed(y, gy, k: int) -> None:
     """The gradient given for output ``y``: its shape, on its backend."""
     if gy.shape != y.shape:
         raise ValueError(f"grad_outputs[{k}] has shape {gy.shape}; its output has shape {y.shape}")
+    if gy.data.dtype != y.data.dtype:
+        raise TypeError(f"grad_outputs[{k}] is {backend.dtype_name(gy.data.dtype)}; its output is "
+                        f"{backend.dtype_name(y.data.dtype)}: give the gradient in the output's dtype")
     backend.array_namespace(y.data, gy.data)  # the same backend, or a TypeError naming both

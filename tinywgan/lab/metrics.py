@@ -9,6 +9,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..engine import checks
 from ..engine.backend import to_numpy
 
 
@@ -46,6 +47,8 @@ def mode_coverage(samples, centres, std: float, k: float = 3.0) -> ModeCoverage:
     if x.shape[1] != c.shape[1]:
         raise ValueError(f"samples has shape {x.shape} and centres {c.shape}; expected the same number "
                          f"of features, got {x.shape[1]} and {c.shape[1]}")
+    checks.real(std, "mode_coverage: std", 0, low_open=True)  # a string is a TypeError naming it
+    checks.real(k, "mode_coverage: k", 0, low_open=True)
     if not (np.isfinite(std) and std > 0):
         raise ValueError(f"std must be a finite number > 0; got {std!r}")
     if not (np.isfinite(k) and k > 0):
@@ -82,7 +85,7 @@ def w1_to_data(samples, data, *, seed: int = 0) -> float:
         raise ValueError(f"samples has shape {x.shape} and data {y.shape}; expected at least one point "
                          f"in each")
     n = min(x.shape[0], y.shape[0])
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(checks.integer(seed, "w1_to_data: seed", 0))
     if x.shape[0] > n:
         x = x[np.sort(rng.choice(x.shape[0], n, replace=False))]
     if y.shape[0] > n:

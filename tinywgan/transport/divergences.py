@@ -199,6 +199,10 @@ def central_difference(fn: Callable[[float], float], theta: float, h: float = 1e
 
     ``nan`` when fn is infinite on both sides (inf - inf): KL's slope is undefined, not zero.
     """
+    if not callable(fn):
+        raise TypeError(f"central_difference: fn must be a function of theta; got {type(fn).__name__}")
+    checks.real(theta, "central_difference: theta")
+    checks.real(h, "central_difference: h", 0, low_open=True)
     up, down = fn(theta + h), fn(theta - h)
     if math.isinf(up) and math.isinf(down):
         return math.nan

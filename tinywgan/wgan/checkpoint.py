@@ -73,7 +73,10 @@ def save(path, **items) -> Path:
     checkpoint removes those whose process is gone. A folder that does not exist or cannot be written is
     an error naming that folder.
     """
-    path = Path(path)
+    path = _checked_path(path, "checkpoint.save")
+    if not items:
+        raise ValueError("checkpoint.save: no items to save; name each one, e.g. save(path, critic=critic, "
+                         "opt=opt)")
     folder = path.parent
     if not folder.is_dir():
         what = "is a file, not a folder" if folder.exists() else "does not exist; create it first"
@@ -245,8 +248,13 @@ def load(path) -> "Checkpoint":
     Every array is read now, so a truncated or corrupted file fails here, with a :class:`CheckpointError`
     naming the file, and not halfway through :meth:`Checkpoint.restore`. Nothing is ever unpickled.
     """
-    path = Path(path)
+    path = _checked_path(path, "checkpoint.load")
     remove_stale_temporaries(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"checkpoint.load: {str(path)!r} is a folder; give the checkpoint file's path")
+    if not path.exists():
+        raise FileNotFoundError(f"checkpoint.load: no file {str(path)!r}" + (
+            "" if path.parent.is_dir() else f" (its folder {str(path.parent)!r} does not exist)"))
     try:
         npz = np.load(path, allow_pickle=False)
     except (FileNotFoundError, IsADirectoryError, PermissionError):
@@ -267,6 +275,14 @@ def load(path) -> "Checkpoint":
             raise CheckpointError(f"{path}: damaged tinywgan checkpoint ({type(err).__name__}: {err})") \
                 from err
     return Checkpoint(path, document, arrays)
+
+
+def _checked_path(path, fn: str) -> Path:
+    """``path`` (a str or os.PathLike) as a Path; anything else a TypeError naming it."""
+    if isinstance(path, bytes) or not isinstance(path, (str, os.PathLike)) or str(path) in ("", "."):
+        raise TypeError(f"{fn}: path must be a file path (a str or os.PathLike); got {type(path).__name__} "
+                        f"{path!r}")
+    return Path(path)
 
 
 def _read_document(path: Path, document, arrays: dict) -> dict:
@@ -335,6 +351,10 @@ class Checkpoint:
         raise CheckpointError(f"{self.path}: {message}")
 
     def __getitem__(self, item: str):
+        if item not in self.metadata:
+            raise KeyError(f"{self.path}: no metadata item {item!r}; it holds {sorted(self.metadata)} (modules, "
+                           f"optimizers and generators {sorted(self.kinds.keys() - self.metadata.keys())} are "
+                           f"loaded with restore())")
         return self.metadata[item]
 
     def __repr__(self) -> str:

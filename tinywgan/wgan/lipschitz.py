@@ -33,6 +33,7 @@ def clip_weights(module: Module, c: float, count: bool = True) -> int | None:
     if not isinstance(module, Module):
         raise TypeError(f"clip_weights: module must be a tinywgan Module; got {type(module).__name__}")
     c = checks.real(c, "clip_weights: c", 0, low_open=True)
+    count = checks.flag(count, "clip_weights: count")
     clipped = 0
     for p in module.parameters():
         if count:  # summed on the device, read once (on a GPU each int() waits for the device)
@@ -53,6 +54,8 @@ def interpolate(real, fake, rng: Rng = None, alpha=None):
     seed, or None (fresh, unseeded numbers). ``alpha`` (shape (batch, 1, ...)) may be given instead of
     drawn, to compare with another implementation on the same numbers."""
     real, fake, alpha = data_of(real), data_of(fake), data_of(alpha)
+    if alpha is not None and not hasattr(alpha, "shape"):
+        raise TypeError(f"gradient penalty: alpha must be None or an array; got {type(alpha).__name__}")
     for name, x in (("real", real), ("fake", fake)):
         if not hasattr(x, "shape") or not hasattr(x, "dtype"):
             raise TypeError(f"gradient penalty: {name} must be a Tensor or an array; got {type(x).__name__}")
@@ -73,6 +76,12 @@ def interpolate(real, fake, rng: Rng = None, alpha=None):
     elif tuple(alpha.shape) != shape:
         raise ValueError(f"gradient penalty: alpha has shape {tuple(alpha.shape)}; expected {shape}, one value "
                          f"per sample")
+    elif alpha.dtype != real.dtype:
+        raise TypeError(f"gradient penalty: alpha is {backend.dtype_name(alpha.dtype)} but real and fake are "
+                        f"{backend.dtype_name(real.dtype)}; give alpha in their dtype")
+    elif not bool(backend.to_numpy(((alpha >= 0) & (alpha <= 1)).all())):  # a given alpha only: no sync per step
+        raise ValueError("gradient penalty: alpha must lie in [0, 1] (a point between real and fake); got values "
+                         "outside")
     return Tensor(fake + alpha * (real - fake), requires_grad=True)
 
 
@@ -97,6 +106,8 @@ def gradient_penalty(critic: Module, real, fake, rng: Rng = None, weight: float 
     The gradient is computed with ``create_graph=True``, so ``penalty.backward()`` reaches the critic's
     weights through it. ``rng`` and ``alpha``: see :func:`interpolate`.
     """
+    if not callable(critic):
+        raise TypeError(f"gradient_penalty: critic must be a Module (or a function of x); got {type(critic).__name__}")
     weight = checks.real(weight, "gradient_penalty: weight (lambda)", 0)  # < 0 would reward steep critics
     x_hat = interpolate(real, fake, rng, alpha)
     norms = critic_gradient_norms(critic, x_hat, create_graph=True)

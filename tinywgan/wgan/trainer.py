@@ -271,7 +271,16 @@ class WGANTrainer:
 
     def __init__(self, config: WGANConfig, sample_real: Callable, generator: Module, critic: Module,
                  generator_ema: Module | None = None):
+        if not isinstance(config, WGANConfig):
+            raise TypeError(f"WGANTrainer: config must be a WGANConfig (WGANConfig(**settings)); got "
+                            f"{type(config).__name__}")
+        if not callable(sample_real):
+            raise TypeError(f"WGANTrainer: sample_real must be a function sample_real(n, rng) returning n samples; "
+                            f"got {type(sample_real).__name__}")
+        if generator is critic:
+            raise ValueError("WGANTrainer: the generator and the critic are the same module; pass two networks")
         self.dtype = _check_networks(config, generator, critic)  # the networks' dtype, which the data must have
+        self.data_width = _end_layers(critic)[0]  # the critic's first Linear (None: unknown): the data's width
         if config.lipschitz == "sn" and not any(isinstance(m, SpectralNorm) for m in critic.modules()):
             raise ValueError("WGANConfig.lipschitz is 'sn' but the critic has no SpectralNorm layer: wrap it "
                              "with tinywgan.wgan.spectral_norm(critic)")
@@ -306,7 +315,13 @@ class WGANTrainer:
         """``sample_real(n, rng)``, checked where the data enter: an array of n samples on
         ``config.device`` in the networks' dtype (a float64 batch for a float32 critic, a smaller batch or
         an array on another device is an error that names sample_real, not a failure deep in the critic)."""
-        x = self.sample_real(n, self.rng)
+        try:
+            x = self.sample_real(n, self.rng)
+        except TypeError as err:
+            if "positional argument" not in str(err):
+                raise
+            raise TypeError(f"sample_real must take two arguments, sample_real(n, rng); calling "
+                            f"sample_real({n}, rng) failed: {err}") from None
         data = x.data if isinstance(x, Tensor) else x
         try:
             device = backend.device_of(data)
@@ -321,9 +336,15 @@ class WGANTrainer:
             raise ValueError(f"sample_real({n}, rng) returned {data.shape[0] if data.ndim else 'no'} samples "
                              f"(shape {tuple(data.shape)}); it must return batch_size = {n} samples, one per row")
         if backend.dtype_name(data.dtype) != self.dtype:
+            floating = backend.dtype_kind(data.dtype) == "f"
             raise TypeError(f"sample_real({n}, rng) returned {backend.dtype_name(data.dtype)} data but the "
-                            f"networks are {self.dtype}: return {self.dtype} samples (x.astype('{self.dtype}')), "
-                            f"or build both networks with dtype='{backend.dtype_name(data.dtype)}'")
+                            f"networks are {self.dtype}: return {self.dtype} samples (x.astype('{self.dtype}'))"
+                            + (f", or build both networks with dtype='{backend.dtype_name(data.dtype)}'"
+                               if floating else ""))
+        width = self.data_width
+        if width is not None and (data.ndim != 2 or data.shape[1] != width.in_features):
+            raise ValueError(f"sample_real({n}, rng) returned data of shape {tuple(data.shape)}; the critic "
+                             f"(first layer {width!r}) takes shape ({n}, {width.in_features})")
         return x if isinstance(x, Tensor) and not x.requires_grad else Tensor(data)
 
     def critic_step(self, step: int, count_clipped: bool = True) -> dict:
@@ -428,6 +449,9 @@ def train(config: WGANConfig, sample_real: Callable, generator: Module, critic: 
     ``generator_ema``: with ``config.ema_decay`` set, a module of the generator's architecture (say
     ``copy.deepcopy(generator)``) that receives the moving average of its weights; see :class:`WGANTrainer`.
     """
+    if callback is not None and not callable(callback):
+        raise TypeError(f"train: callback must be None or a function callback(step, log); got "
+                        f"{type(callback).__name__}")
     fast.prepare_run()  # the speed layer's memory setting, when the layer is on
     trainer = WGANTrainer(config, sample_real, generator, critic, generator_ema)
     log, start = TrainLog(), 0

@@ -327,7 +327,11 @@ def mean(x, axis=None, keepdims: bool = False):
 
 def max(x, axis=None, keepdims: bool = False):
     x, = as_tensors((x,))
-    return Max(checks.axes(axis, x.ndim), keepdims)(x)
+    axes_ = checks.axes(axis, x.ndim)
+    if any(x.shape[a] == 0 for a in axes_):
+        raise ValueError(f"max/min: x has shape {x.shape}; the reduced axes {axes_} must not be empty (an empty "
+                         f"set has no maximum or minimum)")
+    return Max(axes_, keepdims)(x)
 
 
 def min(x, axis=None, keepdims: bool = False):
