@@ -79,7 +79,8 @@ def interpolate(real, fake, rng: Rng = None, alpha=None):
     elif alpha.dtype != real.dtype:
         raise TypeError(f"gradient penalty: alpha is {backend.dtype_name(alpha.dtype)} but real and fake are "
                         f"{backend.dtype_name(real.dtype)}; give alpha in their dtype")
-    elif not bool(backend.to_numpy(((alpha >= 0) & (alpha <= 1)).all())):  # a given alpha only: no sync per step
+    elif not bool(backend.to_numpy(backend.array_namespace(alpha).all((alpha >= 0) & (alpha <= 1)))):
+        # (checked for a given alpha only: a drawn one lies in [0, 1), and checking costs a device sync)
         raise ValueError("gradient penalty: alpha must lie in [0, 1] (a point between real and fake); got values "
                          "outside")
     return Tensor(fake + alpha * (real - fake), requires_grad=True)
