@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import tinywgan as tw
-from tinywgan import nn, optim
+from tinywgan import nn, npzfile, optim
 from tinywgan.data import rendered_digits, toy_dataset, two_gaussians_1d, write_idx
 from tinywgan.data.mnist import load_digits, load_mnist, read_idx
 from tinywgan.engine import backend
@@ -460,7 +460,7 @@ def test_checkpoint_folder_mistakes_name_the_folder(what, call, error, pattern, 
 def test_a_read_only_folder_is_named_not_a_temporary_file(tmp_path, monkeypatch):
     def refuse(**kwargs):  # what mkstemp does in a read-only folder (root may write anywhere: simulated)
         raise PermissionError(13, "Permission denied", str(Path(kwargs["dir"]) / (kwargs["prefix"] + "abc.tmp")))
-    monkeypatch.setattr(checkpoint.tempfile, "mkstemp", refuse)
+    monkeypatch.setattr(npzfile.tempfile, "mkstemp", refuse)
     with pytest.raises(PermissionError) as info:
         checkpoint.save(tmp_path / "run.npz", m=nn.Linear(2, 2))
     assert f"cannot write into the folder {str(tmp_path)!r}" in str(info.value) and ".tmp" not in str(info.value)
@@ -480,10 +480,10 @@ def test_a_really_read_only_folder(tmp_path):
 
 _KILLED_SAVE = """
 import os, sys, tempfile
-from tinywgan.wgan import checkpoint
+from tinywgan import npzfile
 from pathlib import Path
 path = Path(sys.argv[1])
-fd, tmp = tempfile.mkstemp(prefix=checkpoint._temporary_prefix(path), suffix=".tmp", dir=path.parent)
+fd, tmp = tempfile.mkstemp(prefix=npzfile.temporary_prefix(path), suffix=".tmp", dir=path.parent)
 os.write(fd, b"half a checkpoint")
 os.kill(os.getpid(), 9)  # killed mid-save: no cleanup runs
 """
@@ -502,7 +502,7 @@ def test_a_killed_save_leaves_a_temporary_file_that_the_next_save_or_load_remove
 
 def test_temporary_files_of_live_processes_and_other_hosts_are_kept(tmp_path):
     path = tmp_path / "run.npz"
-    live = tmp_path / f".run.npz.{checkpoint._host_tag()}-{os.getpid()}.abcd1234.tmp"
+    live = tmp_path / f".run.npz.{npzfile.host_tag()}-{os.getpid()}.abcd1234.tmp"
     elsewhere = tmp_path / ".run.npz.otherhost-999999.abcd1234.tmp"
     unrelated = tmp_path / ".other.npz.x-1.abcd1234.tmp"
     for f in (live, elsewhere, unrelated):

@@ -513,8 +513,8 @@ SAVE_ERRORS = [
      r"save: obj\['a'\] is an array of dtype object; only numbers and booleans"),
     (lambda p: tw.save({"a": {1, 2}}, p), TypeError, r"save: obj\['a'\] has type set"),
     (lambda p: tw.save({}, p.parent / "missing" / "x.npz"), FileNotFoundError,
-     r"save: the folder '.*missing' \(of '.*x.npz'\) does not exist"),
-    (lambda p: tw.save({}, p.parent), IsADirectoryError, r"save: '.*' is a folder; give a file name inside it"),
+     r"save: the folder '.*missing' of '.*x.npz' does not exist"),
+    (lambda p: tw.save({}, p.parent), IsADirectoryError, r"save: '.*' is a folder; give a file path inside it"),
     (lambda p: tw.load(p.parent / "absent.npz"), FileNotFoundError, r"load: no file .*absent.npz"),
     (lambda p: tw.load(p.parent), IsADirectoryError, r"load: .* is a folder"),
     (lambda p: tw.load(p, device="tpu"), ValueError, r"device must be one of"),
@@ -564,7 +564,7 @@ def test_a_failed_save_leaves_the_previous_file_and_no_temporary_file(tmp_path, 
 def test_temporary_files_of_killed_saves_are_removed_by_the_next_save_or_load(tmp_path):
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
-    from tinywgan.serialization import _host
+    from tinywgan.npzfile import host_tag as _host
     path = tmp_path / "model.npz"
     stale = tmp_path / f".model.npz.{_host()}-{dead.pid}.0a1b2c3d.tmp"
     mine = tmp_path / f".model.npz.{_host()}-{os.getpid()}.0a1b2c3d.tmp"  # a save of this process, running

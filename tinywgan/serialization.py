@@ -25,18 +25,14 @@ the next save or load of the same path.
 """
 from __future__ import annotations
 
-import contextlib
-import glob
 import json
 import os
-import re
-import secrets
-import socket
 from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np  # the file format lives on the host, whatever the device
 
+from . import npzfile
 from .engine import backend
 from .engine.tensor import Tensor
 from .nn import Module
@@ -54,9 +50,9 @@ def save(obj, path) -> Path:
     path = _path(path, "save", obj)
     arrays: dict = {}
     tree = _encode(obj, arrays, "obj", set())
-    document = {"format": FORMAT, "format_version": FORMAT_VERSION, "tinywgan_version": _version(), "tree": tree}
+    document = {"format": FORMAT, "format_version": FORMAT_VERSION, "tinywgan_version": npzfile.version(), "tree": tree}
     marker = np.frombuffer(json.dumps(document, separators=(",", ":")).encode("utf-8"), dtype=np.uint8)
-    write_npz(path, {MARKER: marker, **arrays}, "save")
+    npzfile.write_atomically(path, {MARKER: marker, **arrays}, "save")
     return path
 
 
@@ -67,7 +63,7 @@ def load(path, *, device: str | None = None):
     path = _path(path, "load")
     if device is not None:
         device = backend.canonical_device(device)
-    _remove_stale_temporaries(path)
+    npzfile.remove_stale_temporaries(path)
     document, arrays = _read(path)
     if document.get("format") == "tinywgan-checkpoint":
         return _checkpoint_items(path, device)
@@ -214,73 +210,3 @@ def _read(path: Path):
     return document, arrays
 
 
-def write_npz(path: Path, arrays: dict, fn: str = "save") -> None:
-    """Write ``arrays`` (name -> NumPy array) as an ``.npz`` at ``path``, atomically: into a temporary file in
-    the same folder (named after ``path`` and this process's id), flushed to disk, then moved over ``path``
-    with ``os.replace``. On any error, and on KeyboardInterrupt, the temporary file is removed and ``path`` is
-    left as it was. A folder that does not exist, is not a folder or cannot be written is an error naming the
-    folder as given, before anything is written."""
-    folder = path.parent
-    if not folder.exists():
-        raise FileNotFoundError(f"{fn}: the folder {str(folder)!r} (of {str(path)!r}) does not exist; create it "
-                                f"first")
-    if not folder.is_dir():
-        raise NotADirectoryError(f"{fn}: {str(folder)!r} (the folder of {str(path)!r}) is a file, not a folder")
-    if path.is_dir():
-        raise IsADirectoryError(f"{fn}: {str(path)!r} is a folder; give a file name inside it, such as "
-                                f"{str(path / 'model.npz')!r}")
-    _remove_stale_temporaries(path)
-    tmp = folder / f".{path.name}.{_host()}-{os.getpid()}.{secrets.token_hex(4)}.tmp"
-    try:
-        f = open(tmp, "xb")
-    except PermissionError:
-        raise PermissionError(f"{fn}: cannot write into the folder {str(folder)!r} (permission denied)") from None
-    try:
-        with f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:  # also KeyboardInterrupt: never leave a half-written temporary file behind
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
-def _host() -> str:
-    """This machine's name, letters, digits and '-' only: a temporary file's name carries it, so that a
-    folder shared by several machines never loses another machine's save in progress."""
-    return "".join(c if c.isalnum() or c == "-" else "-" for c in socket.gethostname())[:40] or "host"
-
-
-def _remove_stale_temporaries(path: Path) -> None:
-    """Remove the temporary files (``.<name>.<host>-<pid>.<random>.tmp``, as checkpoints name theirs) of saves
-    to ``path`` made on this machine by a process that no longer runs (it was killed while writing). POSIX
-    only: elsewhere there is no safe way to ask whether a process id is alive."""
-    if os.name != "posix":
-        return
-    pattern = re.compile(re.escape(f".{path.name}.{_host()}-") + r"(?P<pid>\d+)\.[^.]+\.tmp")
-    try:
-        candidates = list(path.parent.glob(f".{glob.escape(path.name)}.*.tmp"))
-    except OSError:
-        return
-    for tmp in candidates:
-        match = pattern.fullmatch(tmp.name)
-        if match and int(match["pid"]) != os.getpid() and not _alive(int(match["pid"])):
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)  # signal 0: no signal is sent, only the question whether the process exists
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # it exists, and belongs to someone else
-    return True
-
-
-def _version() -> str:
-    from tinywgan import __version__
-    return __version__

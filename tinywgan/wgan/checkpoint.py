@@ -25,18 +25,14 @@ whole, and the temporary file is removed.
 """
 from __future__ import annotations
 
-import contextlib
-import glob
 import json
 import os
-import re
-import socket
-import tempfile
 from collections import OrderedDict
 from pathlib import Path
 
 import numpy as np  # checkpoints live on the host: NumPy is the file format, whatever the device
 
+from .. import npzfile
 from ..engine import backend
 from ..engine import Tensor
 from ..nn import Module
@@ -77,45 +73,16 @@ def save(path, **items) -> Path:
     if not items:
         raise ValueError("checkpoint.save: no items to save; name each one, e.g. save(path, critic=critic, "
                          "opt=opt)")
-    folder = path.parent
-    if not folder.is_dir():
-        what = "is a file, not a folder" if folder.exists() else "does not exist; create it first"
-        raise FileNotFoundError(f"checkpoint.save: the folder {str(folder)!r} of {str(path)!r} {what}")
-    if path.is_dir():
-        raise IsADirectoryError(f"checkpoint.save: {str(path)!r} is a folder; give a file path such as "
-                                f"{str(path / 'checkpoint.npz')!r}")
     arrays, document = _pack(items)
     document_bytes = json.dumps(document, separators=(",", ":")).encode("utf-8")
     arrays = {MARKER: np.frombuffer(document_bytes, dtype=np.uint8), **arrays}
-    mode = _file_mode(path)
-    remove_stale_temporaries(path)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=_temporary_prefix(path), suffix=".tmp", dir=folder)
-    except PermissionError:
-        raise PermissionError(f"checkpoint.save: cannot write into the folder {str(folder)!r} (permission "
-                              f"denied): {str(path)!r} was not saved") from None
-    except OSError as err:  # a read-only file system, a full disk
-        raise OSError(err.errno, f"checkpoint.save: cannot write into the folder {str(folder)!r} "
-                                 f"({err.strerror}): {str(path)!r} was not saved") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:  # also KeyboardInterrupt: never leave a half-written temporary file behind
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    _fsync_folder(folder)
-    return path
+    return npzfile.write_atomically(path, arrays, "checkpoint.save")
 
 
 def _pack(items: dict) -> tuple[dict, dict]:
     """(name -> host array, the JSON document) for the items of :func:`save`. Touches no file."""
     arrays: dict[str, np.ndarray] = {}
-    document = {"format": FORMAT, "format_version": FORMAT_VERSION, "tinywgan_version": _version(),
+    document = {"format": FORMAT, "format_version": FORMAT_VERSION, "tinywgan_version": npzfile.version(),
                 "items": {}, **{kind: {} for kind in KINDS}, "arrays": {}}
 
     def put(name: str, array) -> None:
@@ -169,75 +136,6 @@ def _json_value(value, item: str):
                         f"numbers, strings, booleans, None, lists and dicts") from None
 
 
-def _version() -> str:
-    from tinywgan import __version__
-    return __version__
-
-
-def _host_tag() -> str:
-    """This machine's name, letters, digits and '-' only (a temporary file's name carries it)."""
-    return "".join(c if c.isalnum() or c == "-" else "-" for c in socket.gethostname())[:40] or "host"
-
-
-def _temporary_prefix(path: Path) -> str:
-    return f".{path.name}.{_host_tag()}-{os.getpid()}."
-
-
-def _process_alive(pid: int) -> bool:
-    """Whether process ``pid`` exists on this machine (signal 0 checks without sending anything)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OSError):  # it exists but belongs to someone else (or cannot be asked)
-        return True
-    return True
-
-
-def remove_stale_temporaries(path) -> list[Path]:
-    """Remove the temporary files that killed saves of checkpoint ``path`` left in its folder
-    (``.<name>.<host>-<pid>.<random>.tmp`` whose process no longer runs on this host); returns them. Files
-    of a live process, or written on another host (a shared folder), are left alone."""
-    path = Path(path)
-    pattern = re.compile(re.escape(f".{path.name}.") + r"(?P<host>[A-Za-z0-9-]*)-(?P<pid>\d+)\.[^.]+\.tmp")
-    removed = []
-    try:
-        candidates = list(path.parent.glob(f".{glob.escape(path.name)}.*.tmp"))
-    except OSError:
-        return removed
-    for candidate in candidates:
-        match = pattern.fullmatch(candidate.name)
-        if match is None or match["host"] != _host_tag() or _process_alive(int(match["pid"])):
-            continue
-        with contextlib.suppress(OSError):
-            candidate.unlink()
-            removed.append(candidate)
-    return removed
-
-
-def _file_mode(path: Path) -> int:
-    """The permissions the file gets: those of the checkpoint it replaces, else 0o666 less the umask
-    (mkstemp creates files readable by their owner only)."""
-    try:
-        return path.stat().st_mode & 0o777
-    except OSError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
-
-
-def _fsync_folder(folder: Path) -> None:
-    """Make the rename itself durable (POSIX); where folders cannot be opened (Windows) this is a no-op."""
-    if not hasattr(os, "O_DIRECTORY"):
-        return
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
 # ---------------------------------------------------------------------------------------------------------
 # Loading
 
@@ -249,7 +147,7 @@ def load(path) -> "Checkpoint":
     naming the file, and not halfway through :meth:`Checkpoint.restore`. Nothing is ever unpickled.
     """
     path = _checked_path(path, "checkpoint.load")
-    remove_stale_temporaries(path)
+    npzfile.remove_stale_temporaries(path)
     if path.is_dir():
         raise IsADirectoryError(f"checkpoint.load: {str(path)!r} is a folder; give the checkpoint file's path")
     if not path.exists():
@@ -293,7 +191,7 @@ def _read_document(path: Path, document, arrays: dict) -> dict:
         fail(f"not a tinywgan checkpoint: {MARKER!r} holds no {FORMAT!r} marker")
     if document.get("format_version") != FORMAT_VERSION:
         fail(f"written in checkpoint format {document.get('format_version')!r} by tinywgan "
-             f"{document.get('tinywgan_version')}; this tinywgan ({_version()}) reads format "
+             f"{document.get('tinywgan_version')}; this tinywgan ({npzfile.version()}) reads format "
              f"{FORMAT_VERSION}")
     try:
         manifest = document["arrays"]
