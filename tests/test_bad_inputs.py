@@ -673,3 +673,21 @@ FILE_MISTAKES = [
 def test_file_mistakes_found_by_a_sweep(what, call, error, pattern, tmp_path):
     _raises(lambda: call(tmp_path), error, pattern)
     assert not [p for p in tmp_path.rglob("*.tmp")] and not (tmp_path / "c.npz").exists() or "metadata" in what
+
+
+NOT_AN_OPERAND = [
+    ("exp of a string", lambda x: tw.exp("a"), r"Exp: operand 0 must be a Tensor, an array .* got str 'a'"),
+    ("a string added", lambda x: x + "a", r"add: operand 1 must be a Tensor, an array .* got str 'a'"),
+    ("None added", lambda x: x + None, r"add: operand 1 .* got NoneType None"),
+    ("a string subtracted from", lambda x: "a" - x, r"sub: operand 0 .* got str 'a'"),
+    ("a string in a product", lambda x: x @ "a", r"matmul: operand 1 .* got str 'a'"),
+    ("a string among the tensors to join", lambda x: tw.cat([x, "abc"]), r"cat: operand 1 .* got str 'abc'"),
+    ("a list to softmax", lambda x: tw.softmax([1.0, 2.0], dim=0), r"softmax: operand 0 .* got list"),
+    ("a string to a layer", lambda x: nn.ReLU()("x"), r"ReLU: operand 0 .* got str 'x'"),
+]
+
+
+@pytest.mark.parametrize("call, message", [c[1:] for c in NOT_AN_OPERAND], ids=[c[0] for c in NOT_AN_OPERAND])
+def test_an_operand_that_is_no_tensor_array_or_number_is_named_with_its_op(call, message):
+    with pytest.raises(TypeError, match=message):
+        call(tw.randn(3, rng=0))

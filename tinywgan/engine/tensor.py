@@ -207,7 +207,7 @@ class Function:
     needs_input_grad: tuple = ()
 
     def __call__(self, *inputs) -> Tensor:
-        inputs = as_tensors(inputs)
+        inputs = as_tensors(inputs, type(self).__name__)
         arrays = [x.data for x in inputs]
         self.xp = backend.array_namespace(*arrays)
         out = Tensor(self.forward(*arrays))
@@ -236,20 +236,31 @@ class Function:
         raise NotImplementedError
 
 
-def as_tensors(inputs) -> tuple:
-    """Wrap arrays and Python numbers as constant tensors; numbers take the dtype of the tensor operands."""
+def as_tensors(inputs, op: str = "an operation") -> tuple:
+    """Wrap arrays and Python numbers as constant tensors; numbers take the dtype of the tensor operands.
+    Anything else is a TypeError naming the op (``op``), the operand's position and what it was."""
     if all([isinstance(x, Tensor) for x in inputs]):
         return inputs
     ref = next((x for x in inputs if isinstance(x, Tensor)), None)
     out = []
-    for x in inputs:
+    for i, x in enumerate(inputs):
         if isinstance(x, Tensor):
             out.append(x)
         elif isinstance(x, (int, float, bool)):
             if ref is None:
-                raise TypeError("an operation needs at least one Tensor or array operand")
+                raise TypeError(f"{op} needs at least one Tensor or array operand; got only Python numbers")
             out.append(Tensor(ref.xp.asarray(x, dtype=ref.data.dtype)))
-        else:
-            backend.array_namespace(x)  # raises a TypeError naming what x is, when it is no array
+        elif backend.NAMESPACE_OF_TYPE.get(type(x)) is not None or _is_array(x):
             out.append(Tensor(x))
+        else:
+            raise TypeError(f"{op}: operand {i} must be a Tensor, an array (NumPy, CuPy or array_api_strict) or "
+                            f"a Python number; got {type(x).__name__} {repr(x)[:40]}")
     return tuple(out)
+
+
+def _is_array(x) -> bool:
+    try:
+        backend.array_namespace(x)
+    except TypeError:
+        return False
+    return True

@@ -57,14 +57,14 @@ class Linear(Function):
 
 def linear(x, W, b=None):
     """x @ W + b (b optional) as one differentiable op; shapes are checked like :func:`matmul`'s."""
-    xs = as_tensors((x, W) if b is None else (x, W, b))
+    xs = as_tensors((x, W) if b is None else (x, W, b), "linear")
     checks.linear(*xs[:2], None if b is None else xs[2])
     return Linear()(*xs)
 
 
 def matmul(a, b):
     """a @ b for 2-D or batched operands; a mismatch of the inner dimensions is a ValueError with both shapes."""
-    a, b = as_tensors((a, b))
+    a, b = as_tensors((a, b), "matmul")
     checks.matmul(a, b)
     return MatMul()(a, b)
 
@@ -87,7 +87,7 @@ class Transpose(Function):
 
 def transpose(x, axes=None):
     """Permute the axes (reverse them when ``axes`` is None)."""
-    x, = as_tensors((x,))
+    x, = as_tensors((x,), "transpose")
     axes = tuple(range(x.ndim))[::-1] if axes is None else tuple(a % x.ndim for a in axes)
     checks.permutation(axes, x)
     return Transpose(axes)(x)
@@ -95,7 +95,7 @@ def transpose(x, axes=None):
 
 def matrix_transpose(x):
     """Swap the last two axes (the ``^T`` of batched matrices)."""
-    x, = as_tensors((x,))
+    x, = as_tensors((x,), "matrix_transpose")
     axes = list(range(x.ndim))
     axes[-2], axes[-1] = axes[-1], axes[-2]
     return Transpose(axes)(x)
@@ -117,7 +117,7 @@ class Reshape(Function):
 def reshape(x, shape):
     """``x`` with a new shape of as many elements (one size may be -1: the rest); anything else is a
     ValueError naming both shapes."""
-    x, = as_tensors((x,))
+    x, = as_tensors((x,), "reshape")
     shape = checks.reshaped(x.shape, shape)
     if tuple(x.shape) == shape:
         return x
@@ -128,7 +128,7 @@ def squeeze(x, axis=None):
     """``x`` without the axes of size 1 named by ``axis`` (an int or a tuple; all of them when None), as a
     reshape. Naming an axis whose size is not 1 is an error (the array API's rule; PyTorch's squeeze leaves
     such an axis in place silently)."""
-    x, = as_tensors((x,))
+    x, = as_tensors((x,), "squeeze")
     axes = tuple(i for i, s in enumerate(x.shape) if s == 1) if axis is None else checks.axes(axis, x.ndim)
     for a in axes:
         if x.shape[a] != 1:
@@ -139,7 +139,7 @@ def squeeze(x, axis=None):
 def expand_dims(x, axis=0):
     """``x`` with new axes of size 1 at ``axis`` (an int or a tuple of positions in the result; negative
     ones count from its end), as a reshape: PyTorch's ``unsqueeze``."""
-    x, = as_tensors((x,))
+    x, = as_tensors((x,), "expand_dims")
     ndim = x.ndim + (1 if isinstance(axis, int) else len(axis))
     axes = checks.axes(axis, ndim)
     if len(set(axes)) != len(axes):
@@ -150,7 +150,7 @@ def expand_dims(x, axis=0):
 
 def swapaxes(x, axis1: int, axis2: int):
     """``x`` with axes ``axis1`` and ``axis2`` exchanged (NumPy's swapaxes; PyTorch's transpose(dim0, dim1))."""
-    x, = as_tensors((x,))
+    x, = as_tensors((x,), "swapaxes")
     a, b = checks.axes(axis1, x.ndim)[0], checks.axes(axis2, x.ndim)[0]
     axes = list(range(x.ndim))
     axes[a], axes[b] = b, a
@@ -196,7 +196,7 @@ def sum_to_array(xp, x, shape):
 
 
 def broadcast_to(x, shape):
-    x, = as_tensors((x,))
+    x, = as_tensors((x,), "broadcast_to")
     shape = tuple(shape)
     if x.shape == shape:
         return x
@@ -206,7 +206,7 @@ def broadcast_to(x, shape):
 
 def sum_to(x, shape):
     """Sum ``x`` down to ``shape`` (the inverse of broadcasting ``shape`` up to ``x.shape``)."""
-    x, = as_tensors((x,))
+    x, = as_tensors((x,), "sum_to")
     shape = tuple(shape)
     if x.shape == shape:
         return x
@@ -316,17 +316,17 @@ class LogSumExp(Function):
 
 
 def sum(x, axis=None, keepdims: bool = False):
-    x, = as_tensors((x,))
+    x, = as_tensors((x,), "sum")
     return Sum(checks.axes(axis, x.ndim), keepdims)(x)
 
 
 def mean(x, axis=None, keepdims: bool = False):
-    x, = as_tensors((x,))
+    x, = as_tensors((x,), "mean")
     return Mean(checks.axes(axis, x.ndim), keepdims)(x)
 
 
 def max(x, axis=None, keepdims: bool = False):
-    x, = as_tensors((x,))
+    x, = as_tensors((x,), "max")
     axes_ = checks.axes(axis, x.ndim)
     if any(x.shape[a] == 0 for a in axes_):
         raise ValueError(f"max/min: x has shape {x.shape}; the reduced axes {axes_} must not be empty (an empty "
@@ -336,7 +336,7 @@ def max(x, axis=None, keepdims: bool = False):
 
 def min(x, axis=None, keepdims: bool = False):
     """Minimum over ``axis``, as -max(-x): tied minima share the gradient, as tied maxima do (:class:`Max`)."""
-    x, = as_tensors((x,))
+    x, = as_tensors((x,), "min")
     return -max(-x, axis, keepdims)
 
 
@@ -348,7 +348,7 @@ def var(x, axis=None, *, correction=None, keepdims: bool = False):
     silently mean one of them to some reader. Its derivative, 2 (x - mean(x)) / (N - correction), comes from
     the ops it is built of.
     """
-    x, = as_tensors((x,))
+    x, = as_tensors((x,), "var")
     axes = checks.axes(axis, x.ndim)
     d = x - mean(x, axes, keepdims=True)
     return sum(d * d, axes, keepdims) / _degrees_of_freedom(x, axes, correction, "var")
@@ -358,7 +358,7 @@ def std(x, axis=None, *, correction=None, keepdims: bool = False):
     """Standard deviation over ``axis``: sqrt(var(x)) = ||x - mean(x)|| / sqrt(N - correction) (see
     :func:`var` for ``correction``), built on :func:`norm` with eps = 0, so that its derivative at a constant
     x (std 0) is 0, as in PyTorch, not 0/0."""
-    x, = as_tensors((x,))
+    x, = as_tensors((x,), "std")
     axes = checks.axes(axis, x.ndim)
     dof = _degrees_of_freedom(x, axes, correction, "std")
     return norm(x - mean(x, axes, keepdims=True), axes, keepdims, eps=0.0) / math.sqrt(dof)
@@ -379,14 +379,14 @@ def _degrees_of_freedom(x, axes, correction, op: str):
 
 def logsumexp(x, axis=None, keepdims: bool = False):
     """log sum exp(x) over ``axis`` (all axes when None), computed stably; see :class:`LogSumExp`."""
-    x, = as_tensors((x,))
+    x, = as_tensors((x,), "logsumexp")
     return LogSumExp(checks.axes(axis, x.ndim), keepdims)(x)
 
 
 def log_softmax(x, axis: int = -1):
     """log softmax(x)_k = d_k - log sum_j exp(d_j) along ``axis``, with d = x - max(x) taken as a constant
     (log softmax does not change under a shift): no exp overflows, and d keeps every digit of x's gaps."""
-    x, = as_tensors((x,))
+    x, = as_tensors((x,), "log_softmax")
     d = x - max(x, axis, keepdims=True).detach()
     return d - logsumexp(d, axis, keepdims=True)
 
@@ -398,7 +398,7 @@ def softmax(x, axis: int = -1):
 
 def norm(x, axis=None, keepdims: bool = False, eps: float = 1e-12):
     """Euclidean norm over ``axis`` (all axes when None), smoothed by ``eps`` at zero; see :class:`Norm`."""
-    x, = as_tensors((x,))
+    x, = as_tensors((x,), "norm")
     if eps < 0:
         raise ValueError(f"norm: eps must be >= 0; got {eps}")
     return Norm(checks.axes(axis, x.ndim), keepdims, eps)(x)
@@ -461,7 +461,7 @@ def getitem(x, index):
     Negative values count from the end, as in NumPy; values outside ``[-n, n)`` are an ``IndexError`` on every
     backend. The gradient's scatter is a one-hot matmul whose matrix has (length of the indexed axis) x
     (number of indices) entries."""
-    x, = as_tensors((x,))
+    x, = as_tensors((x,), "getitem")
     parts = tuple(x.xp.asarray(p) if isinstance(p, list) else int(p) if _integer(p) else data_of(p)
                   for p in (index if isinstance(index, tuple) else (index,)))
     arrays = [k for k, p in enumerate(parts) if backend.is_array_index(p)]
@@ -535,13 +535,13 @@ class Stack(Function):
 
 
 def concatenate(xs, axis: int = 0):
-    xs = as_tensors(tuple(xs))
+    xs = as_tensors(tuple(xs), "concatenate")
     axis = checks.axes(axis, xs[0].ndim)[0] if xs else 0
     checks.joinable(xs, axis, "concatenate")
     return Concatenate(axis)(*xs)
 
 
 def stack(xs, axis: int = 0):
-    xs = as_tensors(tuple(xs))
+    xs = as_tensors(tuple(xs), "stack")
     checks.joinable(xs, None, "stack")
     return Stack(checks.axes(axis, xs[0].ndim + 1)[0])(*xs)

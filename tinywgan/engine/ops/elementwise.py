@@ -98,25 +98,25 @@ class Pow(Function):
 
 
 def add(a, b):
-    a, b = as_tensors((a, b))
+    a, b = as_tensors((a, b), "add")
     checks.broadcastable(a, b, "add")  # shapes that broadcast, dtypes that do not promote (a TypeError)
     return Add()(a, b)
 
 
 def sub(a, b):
-    a, b = as_tensors((a, b))
+    a, b = as_tensors((a, b), "sub")
     checks.broadcastable(a, b, "sub")
     return Sub()(a, b)
 
 
 def mul(a, b):
-    a, b = as_tensors((a, b))
+    a, b = as_tensors((a, b), "mul")
     checks.broadcastable(a, b, "mul")
     return Mul()(a, b)
 
 
 def div(a, b):
-    a, b = as_tensors((a, b))
+    a, b = as_tensors((a, b), "div")
     checks.broadcastable(a, b, "div")
     return Div()(a, b)
 

@@ -65,7 +65,7 @@ def _keep(fn: str, keepdims, keepdim) -> bool:
 
 def _tensor(x, fn: str) -> Tensor:
     if not isinstance(x, Tensor):
-        x, = as_tensors((x,))  # an array of a backend; anything else is a TypeError naming it
+        x, = as_tensors((x,), fn)  # an array of a backend; anything else is a TypeError naming it
     return x
 
 
@@ -259,7 +259,7 @@ def _join(fn: str, op, tensors, dim, axis, extra: int) -> Tensor:
     if isinstance(tensors, Tensor) or not isinstance(tensors, (list, tuple)):
         raise TypeError(f"{fn}: pass the tensors as one list or tuple, {fn}([a, b], dim=0); got "
                         f"{type(tensors).__name__}")
-    xs = as_tensors(tuple(tensors)) if tensors else ()
+    xs = as_tensors(tuple(tensors), fn) if tensors else ()
     if not xs:
         raise ValueError(f"{fn}: needs at least one tensor; got an empty {type(tensors).__name__}")
     d = _dims(fn, xs[0], axis, dim, many=False, ndim=xs[0].ndim + extra)
