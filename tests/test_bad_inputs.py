@@ -25,6 +25,8 @@ from tinywgan.lab import cli
 from tinywgan.lab import experiment as ex
 from tinywgan.transport.divergences import parallel_lines_closed_form, parallel_lines_sample
 from tinywgan.transport.ot import cost_matrix, sinkhorn
+from tinywgan.transport import divergences, ot
+from tinywgan.lab import metrics
 from tinywgan.wgan import (SpectralNorm, TrainingDiverged, WGANConfig, WGANTrainer, checkpoint, clip_weights,
                            gradient_penalty, interpolate, spectral_norm)
 
@@ -691,3 +693,12 @@ NOT_AN_OPERAND = [
 def test_an_operand_that_is_no_tensor_array_or_number_is_named_with_its_op(call, message):
     with pytest.raises(TypeError, match=message):
         call(tw.randn(3, rng=0))
+
+
+@pytest.mark.parametrize("call, name", [
+    (lambda: ot.emd("a", "b"), "x"), (lambda: divergences.js("ab", "cd"), "p"),
+    (lambda: ot.north_west_corner("ab", "cd"), "a"), (lambda: metrics.w1_to_data("ab", np.ones((3, 2))), "samples")])
+def test_transport_and_metrics_name_an_argument_that_is_no_array(call, name):
+    with pytest.raises(TypeError, match=rf"^{name} must be an array \(NumPy, CuPy or array_api_strict\), a list or "
+                                        rf"a number; got str"):
+        call()

@@ -168,15 +168,21 @@ def device_of(x) -> str:
     return _DEVICE_OF_MODULE[backend_name(array_namespace(x))]
 
 
-def to_numpy(x):
-    """A NumPy array on the host holding the values of ``x`` (any backend)."""
+def to_numpy(x, name: str | None = None):
+    """A NumPy array on the host holding the values of ``x`` (any backend). Anything that is no array or
+    number is a TypeError naming the argument (``name``, e.g. ``"emd: x"``) when it is given."""
     import numpy as np
     if isinstance(x, np.ndarray):
         return x
     if isinstance(x, (int, float, bool, np.generic)):
         return np.asarray(x)
-    name = backend_name(array_namespace(x))
-    if name == "cupy":
+    if name is not None and NAMESPACE_OF_TYPE.get(type(x)) is None:
+        try:
+            array_namespace(x)
+        except TypeError:
+            raise TypeError(f"{name} must be an array (NumPy, CuPy or array_api_strict), a list or a number; got "
+                            f"{type(x).__name__} {repr(x)[:40]}") from None
+    if backend_name(array_namespace(x)) == "cupy":
         return x.get()
     return np.from_dlpack(x)
 

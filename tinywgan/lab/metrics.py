@@ -95,7 +95,7 @@ def w1_to_data(samples, data, *, seed: int = 0) -> float:
 
 def _as_matrix(a, name: str) -> np.ndarray:
     """``a`` as a float64 NumPy (n, d) array, or a ValueError naming ``name`` and the shape received."""
-    a = np.asarray(a) if isinstance(a, (list, tuple)) else to_numpy(a)
+    a = np.asarray(a) if isinstance(a, (list, tuple)) else to_numpy(a, name)
     if a.ndim != 2:
         raise ValueError(f"{name} must be a 2D array of shape (n, d); got shape {a.shape}")
     if not np.issubdtype(a.dtype, np.number) or np.issubdtype(a.dtype, np.complexfloating):

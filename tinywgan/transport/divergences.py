@@ -52,7 +52,7 @@ def _pmfs(p, q):
     """Validate two pmfs; return their namespace and both normalized to sum exactly 1."""
     sums, sizes, hosts = [], [], []
     for x, name in ((p, "p"), (q, "q")):
-        h = np.asarray(x if isinstance(x, (list, tuple)) else to_numpy(x), dtype=np.float64)
+        h = np.asarray(x if isinstance(x, (list, tuple)) else to_numpy(x, name), dtype=np.float64)
         if h.ndim != 1:
             raise ValueError(f"{name} must be a 1-D pmf; got shape {h.shape}")
         if h.size == 0:

@@ -82,7 +82,7 @@ class SinkhornWarning(RuntimeWarning):
 # ---------------------------------------------------------------------------------------------- checks
 def _host(x, name: str) -> np.ndarray:
     """``x`` (a list or an array of any backend) as a float64 NumPy array."""
-    h = np.asarray(x if isinstance(x, (list, tuple, int, float)) else to_numpy(x))
+    h = np.asarray(x if isinstance(x, (list, tuple, int, float)) else to_numpy(x, name))
     if h.dtype.kind not in "biuf":
         raise ValueError(f"{name} must hold real numbers; got dtype {h.dtype}")
     return h.astype(np.float64)
