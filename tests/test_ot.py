@@ -379,3 +379,13 @@ def test_chapter_01_sinkhorn_approaches_exact_value(chapter_01):
     assert all(v >= exact - 1e-9 for v in values)
     assert all(later < earlier for earlier, later in zip(values, values[1:]))
     assert result["sinkhorn_gaps"][-1] < 0.02
+
+
+def test_the_lp_solves_weights_that_span_ten_orders_of_magnitude():
+    """A case hypothesis found: one point against ten of mass 0.1 and one of 1e-10. HiGHS's presolve called this
+    LP infeasible at the module's 1e-10 tolerances; the masses agree, so it is not."""
+    b = np.array([0.1] * 10 + [1e-10])
+    cost = np.abs(np.arange(11.0))[None, :]
+    primal = tot.solve_transport_lp(np.array([1.0]), b, cost)
+    assert primal.value == pytest.approx(float(np.sum(b / b.sum() * cost[0])), rel=1e-9)
+    assert tot.solve_dual_lp(np.array([1.0]), b, cost).value == pytest.approx(primal.value, rel=1e-9)

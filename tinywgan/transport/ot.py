@@ -329,8 +329,14 @@ def solve_transport_lp(a, b, cost) -> TransportPlan:
     # P is flattened row-major: entry (i, j) is variable i*m + j.
     row_sums = sparse.kron(sparse.eye(n), np.ones((1, m)))
     col_sums = sparse.kron(np.ones((1, n)), sparse.eye(m))
-    res = linprog(c_h.ravel(), A_eq=sparse.vstack([row_sums, col_sums]).tocsr(),
-                  b_eq=np.concatenate([a_h, b_h]), bounds=(0, None), method="highs", options=_HIGHS)
+    A_eq, b_eq = sparse.vstack([row_sums, col_sums]).tocsr(), np.concatenate([a_h, b_h])
+    res = linprog(c_h.ravel(), A_eq=A_eq, b_eq=b_eq, bounds=(0, None), method="highs", options=_HIGHS)
+    if res.status == 2:
+        # Infeasible cannot be true: the masses agree (checked), so the product coupling a b^T / mass is a
+        # plan. HiGHS's presolve can still say so at these tight tolerances when the weights span ten orders
+        # of magnitude (1e-10 beside 0.1); without presolve it solves the same LP.
+        res = linprog(c_h.ravel(), A_eq=A_eq, b_eq=b_eq, bounds=(0, None), method="highs",
+                      options={**_HIGHS, "presolve": False})
     if res.status != 0:
         raise RuntimeError(f"HiGHS did not solve the transport LP: {res.message}")
     plan = np.maximum(res.x.reshape(n, m), 0.0)  # clear -1e-17 round-off
