@@ -61,7 +61,7 @@ class Scale:
     grid_size: int = 96     # critic contours: grid_size^2 points
 
 
-# The CPU defaults, chosen on a 2-core machine to keep each chapter within about 10 minutes (README).
+# The CPU defaults, chosen on a 2-core machine to keep each chapter within about 10 minutes (docs/tuning.md).
 CPU = Scale(width=128, depth=3, steps=10_000)
 # The papers' toy settings (Gulrajani et al. 2017, the released gan_toy.py): 3 hidden ReLU layers of 512
 # units, 100k generator iterations (batch 256 and 5 critic iterations are the defaults everywhere).
