@@ -1,13 +1,13 @@
-"""Layers: what a WGAN critic and generator are made of.
+r"""Layers: what a WGAN critic and generator are made of.
 
 A :class:`Module` owns :class:`Parameter` s (leaf tensors that require grad) and sub-modules, found by walking
 its attributes in the order they were set, so ``named_parameters()`` gives stable dotted names
 (``"layers.0.weight"``) for checkpoints. ``MLP([2, 512, 512, 512, 1])`` is the toy critic of Gulrajani et al.
 (2017) in one line.
 
-Convention: a :class:`Linear` layer computes ``y = x @ W + b`` with ``W`` of shape ``(in_features,
+Convention: a :class:`Linear` layer computes $y = x W + b$ (``x @ W + b``) with ``W`` of shape ``(in_features,
 out_features)``, the orientation in which the batch-major product needs no transpose (PyTorch stores the
-transpose, (out_features, in_features), and computes ``x @ W.T + b``).
+transpose, (out_features, in_features), and computes $x W^\top + b$).
 
 The activations and losses as functions are ``tinywgan.nn.functional`` (the module :mod:`tinywgan.functional`,
 also ``tinywgan.F``; it is attached here by :mod:`tinywgan`, since its WGAN losses sit in a layer above this one).
@@ -213,13 +213,17 @@ INITS = ("pytorch", "he_uniform", "glorot_uniform")
 
 
 class Linear(Module):
-    """y = x @ W + b with W of shape (in_features, out_features).
+    r"""$y = x W + b$ with $W$ of shape (in_features, out_features).
 
-    ``init`` names how W (and b) are drawn, with fan_in = in_features and fan_out = out_features:
+    ``init`` names how $W$ (and $b$) are drawn, with $\text{fan}_\text{in}$ = ``in_features`` and
+    $\text{fan}_\text{out}$ = ``out_features``:
 
-    * ``"pytorch"`` (default): PyTorch's ``nn.Linear`` default, W and b ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in));
-    * ``"he_uniform"``: W ~ U(-sqrt(6/fan_in), sqrt(6/fan_in)) (He et al. 2015), b = 0;
-    * ``"glorot_uniform"``: W ~ U(-sqrt(6/(fan_in+fan_out)), +) (Glorot & Bengio 2010), b = 0.
+    * ``"pytorch"`` (default): PyTorch's ``nn.Linear`` default,
+      $W, b \sim \mathcal{U}(-1/\sqrt{\text{fan}_\text{in}}, 1/\sqrt{\text{fan}_\text{in}})$;
+    * ``"he_uniform"``: $W \sim \mathcal{U}(-\sqrt{6/\text{fan}_\text{in}}, \sqrt{6/\text{fan}_\text{in}})$
+      (He et al. 2015), $b = 0$;
+    * ``"glorot_uniform"``: $W \sim \mathcal{U}(-a, a)$ with
+      $a = \sqrt{6/(\text{fan}_\text{in} + \text{fan}_\text{out})}$ (Glorot & Bengio 2010), $b = 0$.
 
     The last two are the initialisations Gulrajani et al.'s toy code uses (He for ReLU layers, Glorot for the
     rest). Weights are drawn from ``rng``, so a seed fixes them: a :class:`tinywgan.engine.backend.Generator`
@@ -249,7 +253,7 @@ class Linear(Module):
             self.bias = None
 
     def forward(self, x):
-        """``x @ W + b`` (:func:`tinywgan.engine.ops.linear`)."""
+        """$x W + b$ (:func:`tinywgan.engine.ops.linear`)."""
         self.check_input(x)
         return F.linear(x, self.weight, self.bias)
 

@@ -1,4 +1,4 @@
-"""Optimizers: how the critic's weights w and the generator's weights theta follow their gradients.
+r"""Optimizers: how the critic's weights $w$ and the generator's weights $\theta$ follow their gradients.
 
 The WGAN papers choose their optimizer with care, and the choice is part of the story:
 
@@ -170,17 +170,18 @@ class Optimizer:
 
 
 class SGD(Optimizer):
-    """Stochastic gradient descent, with optional momentum and weight decay (``torch.optim.SGD``).
+    r"""Stochastic gradient descent, with optional momentum and weight decay (``torch.optim.SGD``).
 
-    With g_t = grad + weight_decay * p at update t of a parameter p::
+    With $g_t = \text{grad} + \text{weight_decay} \cdot p$ at update $t$ of a parameter $p$:
 
-        momentum = 0:   p <- p - lr * g_t
-        momentum > 0:   b_1 = g_t,   b_t = momentum * b_{t-1} + (1 - dampening) * g_t
-                        p <- p - lr * b_t                              (nesterov=False)
-                        p <- p - lr * (g_t + momentum * b_t)          (nesterov=True)
+    $$\text{momentum} = 0: \quad p \leftarrow p - \text{lr} \cdot g_t$$
+    $$\text{momentum} > 0: \quad b_1 = g_t,
+      \quad b_t = \text{momentum} \cdot b_{t-1} + (1 - \text{dampening}) \cdot g_t$$
+    $$p \leftarrow p - \text{lr} \cdot b_t \qquad (\text{nesterov=False})$$
+    $$p \leftarrow p - \text{lr} \cdot (g_t + \text{momentum} \cdot b_t) \qquad (\text{nesterov=True})$$
 
     Defaults: lr = 1e-3, momentum = 0, dampening = 0, weight_decay = 0, nesterov = False. The state of a
-    parameter holds ``"momentum_buffer"`` (b_t) when momentum > 0.
+    parameter holds ``"momentum_buffer"`` ($b_t$) when momentum > 0.
     """
 
     hyperparameter_names = ("lr", "momentum", "dampening", "weight_decay", "nesterov")
@@ -218,20 +219,21 @@ class SGD(Optimizer):
 
 
 class RMSprop(Optimizer):
-    """RMSProp (Tieleman & Hinton 2012, lecture 6.5), as ``torch.optim.RMSprop`` computes it.
+    r"""RMSProp (Tieleman & Hinton 2012, lecture 6.5), as ``torch.optim.RMSprop`` computes it.
 
-    With g_t = grad + weight_decay * p, starting from v_0 = 0 (and gbar_0 = 0, b_0 = 0)::
+    With $g_t = \text{grad} + \text{weight_decay} \cdot p$, starting from $v_0 = 0$ (and $\bar g_0 = 0$, $b_0 = 0$):
 
-        v_t = alpha * v_{t-1} + (1 - alpha) * g_t^2
-        centered:       gbar_t = alpha * gbar_{t-1} + (1 - alpha) * g_t,   v~_t = v_t - gbar_t^2
-        not centered:   v~_t = v_t
-        momentum = 0:   p <- p - lr * g_t / (sqrt(v~_t) + eps)
-        momentum > 0:   b_t = momentum * b_{t-1} + g_t / (sqrt(v~_t) + eps),   p <- p - lr * b_t
+    $$v_t = \alpha v_{t-1} + (1 - \alpha) g_t^2$$
+    $$\text{centered:} \quad \bar g_t = \alpha \bar g_{t-1} + (1 - \alpha) g_t, \quad \tilde v_t = v_t - \bar g_t^2$$
+    $$\text{not centered:} \quad \tilde v_t = v_t$$
+    $$\text{momentum} = 0: \quad p \leftarrow p - \text{lr} \cdot g_t / (\sqrt{\tilde v_t} + \epsilon)$$
+    $$\text{momentum} > 0: \quad b_t = \text{momentum} \cdot b_{t-1} + g_t / (\sqrt{\tilde v_t} + \epsilon),
+      \quad p \leftarrow p - \text{lr} \cdot b_t$$
 
     eps is added *outside* the square root. Defaults (PyTorch's): lr = 1e-2, alpha = 0.99, eps = 1e-8,
     weight_decay = 0, momentum = 0, centered = False. Arjovsky et al. 2017 use lr = 5e-5. The state of a
-    parameter holds ``"square_avg"`` (v_t), plus ``"grad_avg"`` (gbar_t) when centered and
-    ``"momentum_buffer"`` (b_t) when momentum > 0.
+    parameter holds ``"square_avg"`` ($v_t$), plus ``"grad_avg"`` ($\bar g_t$) when centered and
+    ``"momentum_buffer"`` ($b_t$) when momentum > 0.
     """
 
     hyperparameter_names = ("lr", "alpha", "eps", "weight_decay", "momentum", "centered")
@@ -286,19 +288,19 @@ class RMSprop(Optimizer):
 
 
 class Adam(Optimizer):
-    """Adam (Kingma & Ba 2015, Algorithm 1), as ``torch.optim.Adam`` computes it.
+    r"""Adam (Kingma & Ba 2015, Algorithm 1), as ``torch.optim.Adam`` computes it.
 
-    With g_t = grad + weight_decay * p (L2 penalty, not AdamW's decoupled decay), m_0 = v_0 = 0, and t the
-    number of updates this parameter has received::
+    With $g_t = \text{grad} + \text{weight_decay} \cdot p$ (L2 penalty, not AdamW's decoupled decay),
+    $m_0 = v_0 = 0$, and $t$ the number of updates this parameter has received:
 
-        m_t = beta1 * m_{t-1} + (1 - beta1) * g_t
-        v_t = beta2 * v_{t-1} + (1 - beta2) * g_t^2
-        m^_t = m_t / (1 - beta1^t),   v^_t = v_t / (1 - beta2^t)
-        p <- p - lr * m^_t / (sqrt(v^_t) + eps)
+    $$m_t = \beta_1 m_{t-1} + (1 - \beta_1) g_t$$
+    $$v_t = \beta_2 v_{t-1} + (1 - \beta_2) g_t^2$$
+    $$\hat m_t = m_t / (1 - \beta_1^t), \quad \hat v_t = v_t / (1 - \beta_2^t)$$
+    $$p \leftarrow p - \text{lr} \cdot \hat m_t / (\sqrt{\hat v_t} + \epsilon)$$
 
-    eps is added *outside* the square root, to sqrt(v^_t). Defaults (PyTorch's and the paper's):
+    eps is added *outside* the square root, to $\sqrt{\hat v_t}$. Defaults (PyTorch's and the paper's):
     lr = 1e-3, betas = (0.9, 0.999), eps = 1e-8, weight_decay = 0. Gulrajani et al. 2017 use lr = 1e-4,
-    betas = (0, 0.9). The state of a parameter holds ``"exp_avg"`` (m_t) and ``"exp_avg_sq"`` (v_t).
+    betas = (0, 0.9). The state of a parameter holds ``"exp_avg"`` ($m_t$) and ``"exp_avg_sq"`` ($v_t$).
     """
 
     hyperparameter_names = ("lr", "betas", "eps", "weight_decay")
@@ -336,7 +338,8 @@ class Adam(Optimizer):
         g2 *= 1 - beta2
         v *= beta2
         v += g2
-        # lr * m^ / (sqrt(v^) + eps) = m / ((sqrt(v) / sqrt(1 - beta2^t) + eps) * (1 - beta1^t) / lr):
+        # $$\text{lr} \cdot \hat m / (\sqrt{\hat v} + \epsilon)
+        #   = m / ((\sqrt{v} / \sqrt{1 - \beta_2^t} + \epsilon) (1 - \beta_1^t) / \text{lr}):$$
         # the bias corrections and lr become Python scalars, applied to the denominator in place.
         denom = xp.sqrt(v)
         denom *= 1 / math.sqrt(1 - beta2 ** t)
@@ -351,14 +354,15 @@ class Adam(Optimizer):
 
 
 class LinearLR:
-    """Scale an optimizer's learning rate linearly over ``total_iters`` calls of :meth:`step`
-    (``torch.optim.lr_scheduler.LinearLR``, same arguments and defaults): after ``t`` calls ::
+    r"""Scale an optimizer's learning rate linearly over ``total_iters`` calls of :meth:`step`
+    (``torch.optim.lr_scheduler.LinearLR``, same arguments and defaults): after ``t`` calls
 
-        lr_t = base_lr * (start_factor + (end_factor - start_factor) * min(t, total_iters) / total_iters)
+    $$\text{lr}_t = \text{base_lr} \cdot \left(\text{start_factor}
+      + (\text{end_factor} - \text{start_factor}) \cdot \frac{\min(t, \text{total_iters})}{\text{total_iters}}\right)$$
 
     computed from ``t`` in closed form (no running product), so a resumed run gets the same lr to the bit.
     ``LinearLR(opt, 1.0, 0.0, T)`` stepped once per generator iteration is the decay of Gulrajani et al.'s
-    released CIFAR-10 code: lr * (1 - t / T) at iteration t, reaching 0 after the last one.
+    released CIFAR-10 code: $\text{lr} \cdot (1 - t/T)$ at iteration $t$, reaching 0 after the last one.
     """
 
     def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
@@ -407,9 +411,9 @@ class LinearLR:
 
 
 def update_ema(average: Iterable[Tensor], params: Iterable[Tensor], decay: float) -> None:
-    """One step of an exponential moving average of weights, in place on each array's device::
+    r"""One step of an exponential moving average of weights, in place on each array's device:
 
-        average <- decay * average + (1 - decay) * params
+    $$\text{average} \leftarrow \text{decay} \cdot \text{average} + (1 - \text{decay}) \cdot \text{params}$$
 
     (``torch.optim.swa_utils.get_ema_multi_avg_fn``). Averaging a GAN generator's weights over the last
     stretch of training steadies a generator that circles its target instead of settling (Yazici et al.

@@ -31,10 +31,12 @@ NO_GRAPH_BACKWARD: dict[type, Callable] = {}
 
 
 def backward(tensor: Tensor, grad=None, create_graph: bool = False) -> None:
-    """Accumulate d(tensor)/d(leaf) into ``leaf.grad`` for every leaf that requires grad.
+    r"""Accumulate $\partial\,\text{tensor} / \partial\,\text{leaf}$ into ``leaf.grad`` for every leaf that requires
+    grad.
 
-    ``grad`` is the gradient flowing into ``tensor`` (d loss / d tensor); it may be left out only when
-    ``tensor`` has a single element. With ``create_graph=True`` the gradients carry a graph of their own.
+    ``grad`` is the gradient flowing into ``tensor`` ($\partial\,\text{loss} / \partial\,\text{tensor}$); it may be
+    left out only when ``tensor`` has a single element. With ``create_graph=True`` the gradients carry a graph
+    of their own.
     """
     create_graph = checks.flag(create_graph, "backward: create_graph")
     _backprop([tensor], [grad], inputs=None, create_graph=create_graph, allow_unused=True)
@@ -44,9 +46,10 @@ Tensor.backward = backward  # installed here: the walk is built on the ops, whic
 
 
 def grad(outputs, inputs, grad_outputs=None, create_graph: bool = False, allow_unused: bool = False):
-    """The gradients of ``outputs`` with respect to ``inputs``; no ``.grad`` is touched.
+    r"""The gradients of ``outputs`` with respect to ``inputs``; no ``.grad`` is touched.
 
-    Returns a tuple with one Tensor per input: ``sum_k d(outputs[k] . grad_outputs[k]) / d inputs[i]``.
+    Returns a tuple with one Tensor per input: $\sum_k \partial \langle y_k, g_k \rangle / \partial x_i$, with
+    $y_k$ = ``outputs[k]``, $g_k$ = ``grad_outputs[k]`` and $x_i$ = ``inputs[i]``.
     ``grad_outputs`` may be left out for single-element outputs (it is then 1). With ``create_graph=True``
     the returned gradients are part of a graph and can be differentiated again (double backprop: the
     gradient penalty of WGAN-GP). An input that does not reach any output is an error, unless

@@ -1,18 +1,19 @@
-"""Check analytic gradients against central finite differences, in float64, on any backend.
+r"""Check analytic gradients against central finite differences, in float64, on any backend.
 
-For a function ``fn`` of tensors ``x_1..x_m`` with any output shape, both checks reduce the output to a scalar
-with a fixed random projection, ``L(x) = sum(fn(x) * v)``: ``dL/dx = J^T v`` contains every row of the
-Jacobian with a random weight, so one backward pass tests them all (an error in any entry of J shows up for
-almost every v).
+For a function ``fn`` of tensors $x_1, \ldots, x_m$ with any output shape, both checks reduce the output to a
+scalar with a fixed random projection, $L(x) = \sum \operatorname{fn}(x) \odot v$: $\partial L/\partial x = J^\top v$
+contains every row of the Jacobian with a random weight, so one backward pass tests them all (an error in any
+entry of $J$ shows up for almost every $v$).
 
-* :func:`gradcheck` compares ``dL/dx_i[k]`` from one backward pass with
-  ``(L(x + h e_k) - L(x - h e_k)) / 2h``, whose error is O(h^2).
-* :func:`gradgradcheck` does the same one level up: with ``G(x) = sum_i sum(dL/dx_i * u_i)`` computed by a
-  backward pass with ``create_graph=True``, it compares ``dG/dx`` (double backprop) with central
-  differences of G. This is what the gradient penalty of WGAN-GP relies on.
+* :func:`gradcheck` compares $(\partial L/\partial x_i)_k$ from one backward pass with
+  $\frac{L(x + h e_k) - L(x - h e_k)}{2h}$, whose error is $O(h^2)$.
+* :func:`gradgradcheck` does the same one level up: with $G(x) = \sum_i \langle \partial L/\partial x_i, u_i \rangle$
+  computed by a backward pass with ``create_graph=True``, it compares $\partial G/\partial x$ (double backprop)
+  with central differences of $G$. This is what the gradient penalty of WGAN-GP relies on.
 
-An element passes when ``|analytic - numeric| <= atol + rtol * |numeric|``. The inputs are perturbed on the
-host and copied to their device for each evaluation, so the comparison is the same on every backend.
+An element passes when $|\text{analytic} - \text{numeric}| \le \text{atol} + \text{rtol} \cdot |\text{numeric}|$.
+The inputs are perturbed on the host and copied to their device for each evaluation, so the comparison is the
+same on every backend.
 
 :func:`derivatives` returns both sides of either comparison and :func:`relative_error` measures the gap, for
 a report rather than a pass/fail: ``python -m tinywgan.engine.opreport`` (or ``python -m
@@ -101,7 +102,8 @@ def _as_float(t) -> float:
 
 
 def _first_order(fn, hosts, device, seed):
-    """The engine's dL/dx for L = sum(fn(x) * v), and L as a function of tensors (for the differences)."""
+    r"""The engine's $\partial L/\partial x$ for $L = \sum \operatorname{fn}(x) \odot v$, and $L$ as a function of
+    tensors (for the differences)."""
     v = _projection(fn, hosts, device, seed)
     xs = _tensors(hosts, device)
     gs = grad(_scalar(fn, xs, v, device), xs, allow_unused=True)
@@ -111,13 +113,15 @@ def _first_order(fn, hosts, device, seed):
 
 
 def _second_order(fn, hosts, device, seed):
-    """The engine's dG/dx (double backprop) for G = sum_i <dL/dx_i, u_i>, and G as a function of tensors."""
+    r"""The engine's $\partial G/\partial x$ (double backprop) for
+    $G = \sum_i \langle \partial L/\partial x_i, u_i \rangle$, and $G$ as a function of tensors."""
     v = _projection(fn, hosts, device, seed)
     rng = np.random.default_rng(seed + 1)
     us = [rng.standard_normal(h.shape) for h in hosts]
 
     def projected_gradient(ts):
-        # G(x) = sum_i <dL/dx_i, u_i>, built with create_graph=True so that it can be differentiated.
+        # $G(x) = \sum_i \langle \partial L/\partial x_i, u_i \rangle$, built with create_graph=True so that it can be
+        # differentiated.
         gs = grad(_scalar(fn, ts, v, device), ts, create_graph=True, allow_unused=True)
         total = None
         for g, u in zip(gs, us):
@@ -168,12 +172,13 @@ def derivatives(fn, inputs, order: int = 1, eps: float = EPS, seed: int = 0) -> 
 
 
 def relative_error(analytic, numeric, atol: float = ATOL, rtol: float = RTOL) -> float:
-    """The worst ``|analytic - numeric| / (|numeric| + atol / rtol)`` over the elements (0 when there are none).
+    r"""The worst $|\text{analytic} - \text{numeric}| / (|\text{numeric}| + \text{atol}/\text{rtol})$ over the
+    elements (0 when there are none).
 
-    The error relative to the numeric derivative, with ``atol / rtol`` (0.01 by default) added to the
+    The error relative to the numeric derivative, with $\text{atol}/\text{rtol}$ (0.01 by default) added to the
     denominator so that derivatives near 0 are judged by their absolute error. Dividing the checks' rule
-    ``|a - n| <= atol + rtol |n|`` by ``rtol (atol / rtol + |n|)`` shows that an element passes exactly when
-    this error is at most ``rtol``. A NaN counts as an infinite error.
+    $|a - n| \le \text{atol} + \text{rtol}\,|n|$ by $\text{rtol}\,(\text{atol}/\text{rtol} + |n|)$ shows that an
+    element passes exactly when this error is at most ``rtol``. A NaN counts as an infinite error.
     """
     a, n = np.asarray(analytic, dtype=np.float64), np.asarray(numeric, dtype=np.float64)
     if a.size == 0:

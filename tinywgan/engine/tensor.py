@@ -1,10 +1,10 @@
-"""Tensor and Function: the two classes reverse-mode differentiation is made of.
+r"""Tensor and Function: the two classes reverse-mode differentiation is made of.
 
 A :class:`Tensor` wraps an array of the backend (``.data``) and remembers the :class:`Function` that made it
 (``.creator``). A Function's ``forward`` works on raw arrays; its ``backward`` is written with Tensor ops, so
 when the caller asks for ``create_graph=True`` the backward pass records a graph of its own that can be
 differentiated again. That is all double backprop needs, and the WGAN-GP critic needs exactly that: the
-penalty ``(||grad_x f(x_hat)|| - 1)^2`` (Gulrajani et al. 2017, Eq. 3) is a function of a gradient, and the
+penalty $(\|\nabla_x f(\hat x)\|_2 - 1)^2$ (Gulrajani et al. 2017, Eq. 3) is a function of a gradient, and the
 critic's weights must receive its gradient.
 
 Reading order: this file (grad mode, Tensor, Function), then :mod:`tinywgan.engine.ops`

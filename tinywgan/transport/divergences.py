@@ -1,17 +1,17 @@
-"""Divergences between distributions, and the parallel-lines example that makes the case for W.
+r"""Divergences between distributions, and the parallel-lines example that makes the case for W.
 
 For two discrete distributions p, q on the same n cells (the WGAN paper, Arjovsky et al. 2017, Sec. 2):
 
-* total variation  ``TV(p, q) = sup_A |p(A) - q(A)| = 1/2 sum_i |p_i - q_i|``, in [0, 1];
-* Kullback-Leibler ``KL(p || q) = sum_i p_i log(p_i / q_i)``, in [0, inf]: a cell with p_i > 0 and q_i = 0
-  makes it +inf (the support condition "p absolutely continuous w.r.t. q" fails); cells with p_i = 0
-  contribute 0 (the limit of t log t);
-* Jensen-Shannon, with the mixture m = (p + q) / 2. Two conventions are in use, and both are here:
+* total variation $\mathrm{TV}(p, q) = \sup_A |p(A) - q(A)| = \frac{1}{2} \sum_i |p_i - q_i|$, in $[0, 1]$;
+* Kullback-Leibler $\mathrm{KL}(p \| q) = \sum_i p_i \log(p_i / q_i)$, in $[0, \infty]$: a cell with $p_i > 0$
+  and $q_i = 0$ makes it $+\infty$ (the support condition "p absolutely continuous w.r.t. q" fails); cells with $p_i = 0$
+  contribute 0 (the limit of $t \log t$);
+* Jensen-Shannon, with the mixture $m = (p + q) / 2$. Two conventions are in use, and both are here:
 
-  - :func:`js` ``= 1/2 KL(p || m) + 1/2 KL(q || m)``, in [0, log 2] (Lin 1991). This is the JS whose value
+  - :func:`js` $= \frac{1}{2} \mathrm{KL}(p \| m) + \frac{1}{2} \mathrm{KL}(q \| m)$, in $[0, \log 2]$ (Lin 1991). This is the JS whose value
     the WGAN paper reports in Example 1 (``log 2`` for disjoint supports) and that the original GAN's
-    optimal discriminator turns the loss into (Goodfellow et al. 2014: ``C(G) = -log 4 + 2 JS``).
-  - :func:`js_unhalved` ``= KL(p || m) + KL(q || m) = 2 js``, in [0, 2 log 2]. This is the definition the
+    optimal discriminator turns the loss into (Goodfellow et al. 2014: $C(G) = -\log 4 + 2\, \mathrm{JS}$).
+  - :func:`js_unhalved` $= \mathrm{KL}(p \| m) + \mathrm{KL}(q \| m) = 2\, \mathrm{JS}$, in $[0, 2 \log 2]$. This is the definition the
     WGAN paper *writes* in Sec. 2 (without the 1/2); A. Bereyhi's course chapter ("Deep Generative Models,
     Chapter 4: Generative Adversarial Networks", University of Toronto, 2025) uses it consistently and
     therefore finds ``2 log 2`` for the parallel lines. The slides on WGAN and WGAN-GP ("Why are these
@@ -21,10 +21,13 @@ For two discrete distributions p, q on the same n cells (the WGAN paper, Arjovsk
 All three reach their maximum as soon as the supports of p and q are disjoint, however far apart they are.
 The parallel-lines example (WGAN paper, Example 1; worked out in Bereyhi's chapter) shows what that does
 to learning:
-Z ~ U[0, 1], the data P_0 is the law of (0, Z) and the model P_theta of (theta, Z), two vertical segments::
+$Z \sim U[0, 1]$, the data $P_0$ is the law of $(0, Z)$ and the model $P_\theta$ of $(\theta, Z)$, two vertical
+segments. For $\theta \ne 0$ (and all 0 at $\theta = 0$):
 
-    TV(P_0, P_theta) = 1,  KL = +inf,  JS = log 2 (2 log 2 unhalved)   for theta != 0, and 0 at theta = 0
-    W(P_0, P_theta)  = |theta|
+$$
+\mathrm{TV}(P_0, P_\theta) = 1, \quad \mathrm{KL} = +\infty, \quad \mathrm{JS} = \log 2 \ (2 \log 2 \text{ unhalved}),
+\quad W(P_0, P_\theta) = |\theta|
+$$
 
 Only W changes with theta, so only W has a slope that points theta back to 0. The estimates from samples
 histogram both sample sets on a grid (TV, KL, JS) and solve the exact assignment between them (W).
@@ -85,7 +88,7 @@ def _kl(xp, p, q) -> float:
 
 
 def kl(p, q) -> float:
-    """``KL(p || q) = sum_i p_i log(p_i / q_i)`` in nats; +inf where some p_i > 0 has q_i = 0.
+    r"""$\mathrm{KL}(p \| q) = \sum_i p_i \log(p_i / q_i)$ in nats; $+\infty$ where some $p_i > 0$ has $q_i = 0$.
 
     WGAN paper Sec. 2. Maximum likelihood asymptotically minimizes KL(P_r || P_theta) (WGAN paper, Sec. 1),
     which is infinite as soon as the model misses a point of the data's support (the slides on WGAN and
@@ -95,7 +98,8 @@ def kl(p, q) -> float:
 
 
 def js(p, q) -> float:
-    """``JS(p, q) = 1/2 KL(p || m) + 1/2 KL(q || m)``, m = (p + q)/2: symmetric, always finite, <= log 2.
+    r"""$\mathrm{JS}(p, q) = \frac{1}{2} \mathrm{KL}(p \| m) + \frac{1}{2} \mathrm{KL}(q \| m)$, $m = (p + q)/2$: symmetric,
+    always finite, $\le \log 2$.
 
     The halved convention (Lin 1991), equal to ``log 2`` exactly when the supports are disjoint: the value
     the WGAN paper gives in Example 1, and the level at which JS saturates in the lecture notes
@@ -107,7 +111,8 @@ def js(p, q) -> float:
 
 
 def js_unhalved(p, q) -> float:
-    """``KL(p || m) + KL(q || m) = 2 js(p, q)``, <= 2 log 2: JS as the WGAN paper's Sec. 2 defines it.
+    r"""$\mathrm{KL}(p \| m) + \mathrm{KL}(q \| m) = 2\, \mathrm{JS}(p, q) \le 2 \log 2$: JS as the WGAN paper's Sec. 2
+    defines it.
 
     Bereyhi's "Deep Generative Models, Chapter 4" works the parallel lines out with this definition and
     gets 2 log 2 for theta != 0.
@@ -118,7 +123,8 @@ def js_unhalved(p, q) -> float:
 
 
 def tv(p, q) -> float:
-    """``TV(p, q) = sup_A |p(A) - q(A)| = 1/2 sum_i |p_i - q_i|`` (the sup is attained at A = {p > q}).
+    r"""$\mathrm{TV}(p, q) = \sup_A |p(A) - q(A)| = \frac{1}{2} \sum_i |p_i - q_i|$ (the sup is attained at
+    $A = \{p > q\}$).
 
     WGAN paper Sec. 2, delta(P_r, P_g). In [0, 1], and 1 exactly for disjoint supports.
     """
@@ -195,7 +201,7 @@ def parallel_lines_estimate(theta: float, n: int = 1000, seed: int = 0, bin_widt
 
 
 def central_difference(fn: Callable[[float], float], theta: float, h: float = 1e-3) -> float:
-    """``(fn(theta + h) - fn(theta - h)) / (2 h)``: the slope a gradient step in theta would follow.
+    r"""$(f(\theta + h) - f(\theta - h)) / (2h)$ (``fn`` is $f$): the slope a gradient step in theta would follow.
 
     ``nan`` when fn is infinite on both sides (inf - inf): KL's slope is undefined, not zero.
     """

@@ -1,19 +1,21 @@
-"""Optimal transport on plain arrays: transport plans, the exact Earth Mover's distance, Sinkhorn.
+r"""Optimal transport on plain arrays: transport plans, the exact Earth Mover's distance, Sinkhorn.
 
-Two distributions with masses ``a`` (on points x_1..x_n) and ``b`` (on points y_1..y_m) and a ground cost
-``C[i, j] = ||x_i - y_j||``. A *transport plan* is an n x m table ``P >= 0`` whose rows sum to ``a`` and
-whose columns sum to ``b``: a joint distribution with marginals a and b (the joint-table picture of the
+Two distributions with masses ``a`` (on points $x_1, \dots, x_n$) and ``b`` (on points $y_1, \dots, y_m$) and a
+ground cost $C_{ij} = \|x_i - y_j\|$. A *transport plan* is an $n \times m$ table $P \ge 0$ whose rows sum to
+``a`` and whose columns sum to ``b``: a joint distribution with marginals a and b (the joint-table picture of the
 lecture notes "Wasserstein GANs (WGANs): A Deep Dive"; the coupling set of A. Bereyhi, "Deep Generative
-Models, Chapter 4: Generative Adversarial Networks", University of Toronto, 2025). Moving ``P[i, j]`` mass
-over the distance ``C[i, j]`` costs ``P[i, j] C[i, j]``; the Earth Mover's distance (Wasserstein-1) is the
-cheapest plan::
+Models, Chapter 4: Generative Adversarial Networks", University of Toronto, 2025). Moving $P_{ij}$ mass
+over the distance $C_{ij}$ costs $P_{ij} C_{ij}$; the Earth Mover's distance (Wasserstein-1) is the cheapest
+plan, the Kantorovich primal, and equals its LP dual:
 
-    W(a, b) = min_{P in Pi(a, b)} sum_ij P_ij C_ij                                 (Kantorovich primal)
-            = max_{f_i + g_j <= C_ij} sum_i a_i f_i + sum_j b_j g_j                 (its LP dual)
+$$
+W(a, b) = \min_{P \in \Pi(a, b)} \sum_{ij} P_{ij} C_{ij}
+        = \max_{f_i + g_j \le C_{ij}} \sum_i a_i f_i + \sum_j b_j g_j
+$$
 
 The primal is Arjovsky et al. 2017 (WGAN), Eq. 1, for discrete distributions. For C a metric the dual
-optimum has g = -f on common points and f 1-Lipschitz: the Kantorovich-Rubinstein duality
-``W = sup_{||f||_L<=1} E_a f - E_b f`` (Arjovsky et al. 2017, Eq. 2; Villani 2008, Optimal Transport: Old
+optimum has $g = -f$ on common points and f 1-Lipschitz: the Kantorovich-Rubinstein duality
+$W = \sup_{\|f\|_L \le 1} \mathbb{E}_a f - \mathbb{E}_b f$ (Arjovsky et al. 2017, Eq. 2; Villani 2008, Optimal Transport: Old
 and New, Thm 5.10 and Remark 6.5).
 
 Solvers here, from the special to the general:
@@ -164,7 +166,7 @@ def _points(x, name: str, xp):
 
 # ------------------------------------------------------------------------------------ plans and costs
 def cost_matrix(x, y, p: float = 2):
-    """The ground cost ``C[i, j] = ||x_i - y_j||_p`` between two point clouds, on their backend.
+    r"""The ground cost $C_{ij} = \|x_i - y_j\|_p$ between two point clouds, on their backend.
 
     ``x`` is (n, d) or (n,), ``y`` is (m, d) or (m,); the result is (n, m). ``p = 2`` is the Euclidean
     cost ``||x - y||`` of the WGAN paper's EM distance (Eq. 1; the lecture notes "Wasserstein GANs (WGANs):
@@ -225,7 +227,7 @@ def check_plan(plan, a, b, atol: float = 1e-8) -> None:
 
 
 def transport_cost(plan, cost) -> float:
-    """The work of a plan: ``sum_ij plan_ij cost_ij = E_{(x, y) ~ plan} ||x - y||`` (the "average work done
+    r"""The work of a plan: $\sum_{ij} P_{ij} C_{ij} = \mathbb{E}_{(x, y) \sim P} \|x - y\|$ (the "average work done
     in a transport plan" of the lecture notes "Wasserstein GANs (WGANs): A Deep Dive")."""
     if tuple(plan.shape) != tuple(cost.shape):
         raise ValueError(f"plan has shape {tuple(plan.shape)} but cost has shape {tuple(cost.shape)}")
@@ -235,7 +237,7 @@ def transport_cost(plan, cost) -> float:
 
 # ------------------------------------------------------------------------------------------- the 1-D case
 def north_west_corner(a, b):
-    """The plan that moves mass in order: fill the table from its top-left ("north-west") corner.
+    r"""The plan that moves mass in order: fill the table from its top-left ("north-west") corner.
 
     Start at cell (0, 0); move ``t = min(what is left of a_i, what is still missing at b_j)``; step down a
     row when a_i is used up, right a column when b_j is full. The result is a coupling of a and b with at
@@ -245,8 +247,8 @@ def north_west_corner(a, b):
     (mass at quantile level t of a goes to quantile level t of b: x = F^-1(t) -> y = G^-1(t)). For a cost
     c(x - y) convex, such as |x - y|, any plan that sends x -> y' and x' -> y with x < x', y < y' (two
     crossing arrows) can swap them to x -> y, x' -> y' without costing more, because
-    c(x - y) + c(x' - y') <= c(x - y') + c(x' - y). A plan with no crossing arrows left is the monotone one,
-    so its cost is W1 = int |F - G| (Santambrogio 2015, Optimal Transport for Applied Mathematicians, ch. 2;
+    $c(x - y) + c(x' - y') \le c(x - y') + c(x' - y)$. A plan with no crossing arrows left is the monotone one,
+    so its cost is $W_1 = \int |F - G|$ (Santambrogio 2015, Optimal Transport for Applied Mathematicians, ch. 2;
     Peyre & Cuturi 2019, ch. 2).
 
     The plan is returned on the backend of ``a``.
@@ -271,10 +273,13 @@ def north_west_corner(a, b):
 
 
 def wasserstein_1d(u_values, v_values, u_weights=None, v_weights=None) -> float:
-    """Exact W1 between two distributions on the line, from their CDFs, in O(n log n).
+    r"""Exact W1 between two distributions on the line, from their CDFs, in O(n log n).
 
-    ``W1(u, v) = int |F_u(t) - F_v(t)| dt`` (Vallender 1974; the area between the CDFs: chapter 1 shades
-    it). Sort the n + m values; between consecutive values both CDFs are constant, so the integral is a
+    $$
+    W_1(u, v) = \int_{-\infty}^{\infty} |F_u(t) - F_v(t)| \, dt
+    $$
+
+    (Vallender 1974; the area between the CDFs: chapter 1 shades it). Sort the n + m values; between consecutive values both CDFs are constant, so the integral is a
     sum of rectangles.
 
     The signature and the meaning of the weights are ``scipy.stats.wasserstein_distance``'s: the weights
@@ -315,7 +320,7 @@ def _cdf_1d(values: np.ndarray, weights, at: np.ndarray, name: str) -> np.ndarra
 
 # ---------------------------------------------------------------------------------------- exact LPs
 def solve_transport_lp(a, b, cost) -> TransportPlan:
-    """The Kantorovich primal, exactly: ``min_P sum P_ij C_ij`` s.t. ``P 1 = a``, ``P^T 1 = b``, ``P >= 0``.
+    r"""The Kantorovich primal, exactly: $\min_P \sum_{ij} P_{ij} C_{ij}$ s.t. $P \mathbf{1} = a$, $P^\top \mathbf{1} = b$, $P \ge 0$.
 
     A linear program in the n*m entries of P with n + m equality constraints (WGAN paper Eq. 1 for
     discrete distributions; the coupling set of Bereyhi's "Deep Generative Models, Chapter 4"), solved by
@@ -344,13 +349,13 @@ def solve_transport_lp(a, b, cost) -> TransportPlan:
 
 
 def solve_dual_lp(a, b, cost) -> DualPotentials:
-    """The dual LP, exactly: ``max_{f, g} a . f + b . g`` s.t. ``f_i + g_j <= C_ij``.
+    r"""The dual LP, exactly: $\max_{f, g} a \cdot f + b \cdot g$ s.t. $f_i + g_j \le C_{ij}$.
 
     By LP duality its value equals the primal's. The LP's potentials are then tightened by two
-    c-transforms, ``g_j <- min_i C_ij - f_i`` and ``f_i <- min_j C_ij - g_j``, which keep them feasible and
+    c-transforms, $g_j \leftarrow \min_i C_{ij} - f_i$ and $f_i \leftarrow \min_j C_{ij} - g_j$, which keep them feasible and
     can only raise the objective (a, b >= 0), so they stay optimal (Villani 2008, ch. 5; Peyre & Cuturi
-    2019, ch. 3). After it, when C is a metric, ``phi(x) = min_j C(x, y_j) - g_j`` is 1-Lipschitz with
-    ``phi(x_i) = f_i`` and ``phi(y_j) = -g_j``: W = E_a[phi] - E_b[phi], the discrete Kantorovich-
+    2019, ch. 3). After it, when C is a metric, $\varphi(x) = \min_j C(x, y_j) - g_j$ is 1-Lipschitz with
+    $\varphi(x_i) = f_i$ and $\varphi(y_j) = -g_j$: $W = \mathbb{E}_a[\varphi] - \mathbb{E}_b[\varphi]$, the discrete Kantorovich-
     Rubinstein duality (WGAN paper Eq. 2). Potentials are unique only up to ``(f + t, g - t)``; this pins
     f_0 in the LP. Returns the value and f, g (on the backend of ``cost``).
     """
@@ -384,9 +389,9 @@ def optimal_assignment(x, y, p: float = 2):
 
 
 def emd(x, y, p: float = 2) -> float:
-    """Exact W1 (Earth Mover's distance) between two equal-size point clouds with equal weights.
+    r"""Exact W1 (Earth Mover's distance) between two equal-size point clouds with equal weights.
 
-    ``W1 = min_sigma (1/n) sum_i ||x_i - y_sigma(i)||_p`` (see :func:`optimal_assignment`; WGAN paper
+    $W_1 = \min_\sigma \frac{1}{n} \sum_i \|x_i - y_{\sigma(i)}\|_p$ (see :func:`optimal_assignment`; WGAN paper
     Eq. 1 for empirical distributions). x, y: (n, d) or (n,) arrays of any backend, equal n. O(n^3).
     """
     cost, sigma = _assignment(x, y, p)
@@ -414,14 +419,16 @@ def _logsumexp(z, axis: int, xp):
 
 def sinkhorn(a, b, cost, reg: float, max_iter: int = 1000, tol: float | None = None,
              warn: bool = True) -> SinkhornResult:
-    """Entropic optimal transport by Sinkhorn's iterations in the log domain, on any array backend.
+    r"""Entropic optimal transport by Sinkhorn's iterations in the log domain, on any array backend.
 
-    Solves ``min_P <P, C> + reg KL(P | a b^T)`` over couplings of a and b (Cuturi 2013, Sinkhorn
-    Distances; Peyre & Cuturi 2019, ch. 4). Its solution is ``P_ij = a_i b_j exp((f_i + g_j - C_ij)/reg)``
-    and the iterations alternately make the rows, then the columns, sum right::
+    Solves $\min_P \langle P, C\rangle + \varepsilon \, \mathrm{KL}(P \,|\, a b^\top)$ ($\varepsilon$ = ``reg``) over couplings of a and b (Cuturi 2013, Sinkhorn
+    Distances; Peyre & Cuturi 2019, ch. 4). Its solution is $P_{ij} = a_i b_j e^{(f_i + g_j - C_{ij})/\varepsilon}$
+    and the iterations alternately make the rows, then the columns, sum right:
 
-        f_i = -reg log sum_j b_j exp((g_j - C_ij) / reg)
-        g_j = -reg log sum_i a_i exp((f_i - C_ij) / reg)
+    $$
+    f_i = -\varepsilon \log \sum_j b_j e^{(g_j - C_{ij})/\varepsilon}, \qquad
+    g_j = -\varepsilon \log \sum_i a_i e^{(f_i - C_{ij})/\varepsilon}
+    $$
 
     with a max-shifted log-sum-exp so that a small ``reg`` neither overflows nor underflows. ``reg`` is
     in the units of the cost; as reg -> 0 the plan tends to an optimal one and ``value = <P, C>``

@@ -1,14 +1,17 @@
-"""The three ways to keep a WGAN critic (roughly) 1-Lipschitz.
+r"""The three ways to keep a WGAN critic (roughly) 1-Lipschitz.
 
 The Kantorovich-Rubinstein duality (Arjovsky et al. 2017, Eq. 2) gives
-``W(P_r, P_g) = sup_{||f||_L <= 1} E_{x~P_r}[f(x)] - E_{x~P_g}[f(x)]``: the critic must stay in a set of
-Lipschitz functions. Three tools do it, in the order the papers came:
 
-* :func:`clip_weights` (Arjovsky et al. 2017, Algorithm 1): every parameter into [-c, c]. The critic is then
-  K-Lipschitz for some K that depends on c and the architecture, so it estimates K * W.
+$$W(\mathbb{P}_r, \mathbb{P}_g) = \sup\limits_{\|f\|_L \le 1} \;
+  \mathbb{E}_{x \sim \mathbb{P}_r}[f(x)] - \mathbb{E}_{x \sim \mathbb{P}_g}[f(x)]:$$
+
+the critic must stay in a set of Lipschitz functions. Three tools do it, in the order the papers came:
+
+* :func:`clip_weights` (Arjovsky et al. 2017, Algorithm 1): every parameter into $[-c, c]$. The critic is then
+  $K$-Lipschitz for some $K$ that depends on $c$ and the architecture, so it estimates $K \cdot W$.
 * :func:`gradient_penalty` (Gulrajani et al. 2017, Eq. 3): the optimal critic has gradient norm 1 almost
   everywhere between the two distributions (their Proposition 1), so penalise
-  ``lambda * E[(||grad_x f(x_hat)|| - 1)^2]`` at random interpolates x_hat. Needs double backprop.
+  $\lambda\, \mathbb{E}[(\|\nabla_x f(\hat x)\|_2 - 1)^2]$ at random interpolates $\hat x$. Needs double backprop.
 * :class:`SpectralNorm` (Miyato et al. 2018): divide each weight matrix by its largest singular value, so
   each layer is 1-Lipschitz and, with 1-Lipschitz activations, so is the network.
 """
@@ -24,7 +27,7 @@ from ..nn import Linear, Module, Sequential
 
 
 def clip_weights(module: Module, c: float, count: bool = True) -> int | None:
-    """Clip every parameter of ``module`` (biases included, as Arjovsky et al. do) into [-c, c], in place.
+    """Clip every parameter of ``module`` (biases included, as Arjovsky et al. do) into $[-c, c]$, in place.
 
     Returns how many values lay outside and were moved to the boundary, or None with ``count=False``:
     counting costs two more passes over the weights, and the trainer counts only at the last critic step
@@ -48,11 +51,11 @@ Rng = backend.Generator | np.random.Generator | int | None
 
 
 def interpolate(real, fake, rng: Rng = None, alpha=None):
-    """x_hat = alpha * real + (1 - alpha) * fake with one alpha ~ U[0, 1] per sample, shape (batch, 1, ...)
-    (Gulrajani et al. 2017, Algorithm 1, line 6). Returns a leaf tensor that requires grad, detached from
-    whatever made ``real`` and ``fake``. alpha is drawn from ``rng``: a tinywgan or numpy Generator, an int
-    seed, or None (fresh, unseeded numbers). ``alpha`` (shape (batch, 1, ...)) may be given instead of
-    drawn, to compare with another implementation on the same numbers."""
+    r"""$\hat x = \alpha \cdot \text{real} + (1 - \alpha) \cdot \text{fake}$ with one $\alpha \sim \mathcal{U}[0, 1]$
+    per sample, shape (batch, 1, ...) (Gulrajani et al. 2017, Algorithm 1, line 6). Returns a leaf tensor that
+    requires grad, detached from whatever made ``real`` and ``fake``. alpha is drawn from ``rng``: a tinywgan or
+    numpy Generator, an int seed, or None (fresh, unseeded numbers). ``alpha`` (shape (batch, 1, ...)) may be
+    given instead of drawn, to compare with another implementation on the same numbers."""
     real, fake, alpha = data_of(real), data_of(fake), data_of(alpha)
     if alpha is not None and not hasattr(alpha, "shape"):
         raise TypeError(f"gradient penalty: alpha must be None or an array; got {type(alpha).__name__}")
@@ -87,10 +90,10 @@ def interpolate(real, fake, rng: Rng = None, alpha=None):
 
 
 def critic_gradient_norms(critic: Module, x: Tensor, create_graph: bool = False) -> Tensor:
-    """||grad_x f(x)|| per sample, the norm taken over all non-batch axes.
+    r"""$\|\nabla_x f(x)\|_2$ per sample, the norm taken over all non-batch axes.
 
-    Each sample's output depends on that sample alone, so the gradient of ``sum_i f(x_i)`` with respect to
-    x_i is grad f(x_i): one backward pass gives all of them.
+    Each sample's output depends on that sample alone, so the gradient of $\sum_i f(x_i)$ with respect to
+    $x_i$ is $\nabla f(x_i)$: one backward pass gives all of them.
     """
     if not isinstance(x, Tensor):
         x = Tensor(x)
@@ -101,8 +104,8 @@ def critic_gradient_norms(critic: Module, x: Tensor, create_graph: bool = False)
 
 
 def gradient_penalty(critic: Module, real, fake, rng: Rng = None, weight: float = 10.0, alpha=None) -> Tensor:
-    """``weight * mean_i (||grad_x f(x_hat_i)|| - 1)^2`` at random interpolates (Gulrajani et al. 2017,
-    Eq. 3: weight = lambda; their Algorithm 1 uses lambda = 10).
+    r"""$\text{weight} \cdot \operatorname{mean}_i (\|\nabla_x f(\hat x_i)\|_2 - 1)^2$ at random interpolates
+    (Gulrajani et al. 2017, Eq. 3: weight = $\lambda$; their Algorithm 1 uses $\lambda = 10$).
 
     The gradient is computed with ``create_graph=True``, so ``penalty.backward()`` reaches the critic's
     weights through it. ``rng`` and ``alpha``: see :func:`interpolate`.
@@ -117,14 +120,15 @@ def gradient_penalty(critic: Module, real, fake, rng: Rng = None, weight: float 
 
 
 class SpectralNorm(Module):
-    """A Linear layer whose weight is divided by (an estimate of) its largest singular value:
-    ``W_SN = W / sigma(W)`` (Miyato et al. 2018, Eq. 8).
+    r"""A Linear layer whose weight is divided by (an estimate of) its largest singular value:
+    $W_{\text{SN}} = W / \sigma(W)$ (Miyato et al. 2018, Eq. 8).
 
-    sigma is estimated by power iteration with a vector u kept across calls (Miyato et al., Algorithm 1):
-    ``v = W^T u / ||W^T u||``, ``u = W v / ||W v||``, ``sigma = u^T W v``. With W of shape (in, out), u lives in
-    R^in and v in R^out. One iteration per forward pass suffices because W changes slowly between steps.
-    u and v are constants of the graph: sigma is differentiated through W only. Each forward pass iterates
-    from the stored u; the result is kept as the next u only in training mode (``module.train()``, the
+    $\sigma$ is estimated by power iteration with a vector $u$ kept across calls (Miyato et al., Algorithm 1):
+    $v = W^\top u / \|W^\top u\|_2$, $u = W v / \|W v\|_2$, $\sigma = u^\top W v$. With $W$ of shape (in, out), $u$
+    lives in $\mathbb{R}^{\text{in}}$ and $v$ in $\mathbb{R}^{\text{out}}$. One iteration per forward pass suffices
+    because $W$ changes slowly between steps. $u$ and $v$ are constants of the graph: $\sigma$ is differentiated
+    through $W$ only. Each forward pass iterates from the stored $u$; the result is kept as the next $u$ only in
+    training mode (``module.train()``, the
     default), whatever the grad mode, so a critic measured in ``eval()`` mode trains on as if unmeasured.
     """
 
@@ -154,13 +158,14 @@ class SpectralNorm(Module):
         return u, v
 
     def sigma(self) -> Tensor:
-        """The current estimate u^T W v of the largest singular value (differentiable in W; u is not advanced)."""
+        r"""The current estimate $u^\top W v$ of the largest singular value (differentiable in $W$; $u$ is not
+        advanced)."""
         W = self.linear.weight
         u, v = self._power_iteration(W.data, self.u, 1)
         return self._estimate(W, u, v)
 
     def _estimate(self, W: Tensor, u, v) -> Tensor:
-        # sigma = u^T W v = sum_ij W_ij u_i v_j, with u and v constants of the graph (Miyato et al., Alg. 1).
+        # $\sigma = u^\top W v = \sum_{ij} W_{ij} u_i v_j$, with u and v constants of the graph (Miyato et al., Alg. 1).
         xp = W.xp
         return F.sum(W * (xp.reshape(u, (-1, 1)) * xp.reshape(v, (1, -1))))
 

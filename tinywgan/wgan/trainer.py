@@ -249,13 +249,13 @@ def critic_iterations(config: WGANConfig, step: int) -> int:
 
 
 class WGANTrainer:
-    """One WGAN training run's state: the two networks, their optimizers and the random generator.
+    r"""One WGAN training run's state: the two networks, their optimizers and the random generator.
 
     :meth:`iteration` is one generator iteration (n_critic critic iterations, then one generator update);
     :func:`train` loops over it with a progress bar, checkpoints and a log, and ``python -m tinywgan.bench``
     times it. ``sample_real(n, rng)`` returns n real samples (an array on ``config.device``); the noise is
-    N(0, I) of size ``config.noise_dim``. One :class:`tinywgan.engine.backend.Generator` seeded with ``config.seed``
-    draws the data, the noise and the interpolation weights, so a seed fixes the run.
+    $\mathcal{N}(0, I)$ of size ``config.noise_dim``. One :class:`tinywgan.engine.backend.Generator` seeded with
+    ``config.seed`` draws the data, the noise and the interpolation weights, so a seed fixes the run.
 
     Two additions steady the end of a run, where a WGAN's generator tends to circle its target instead of
     settling (the min-max game oscillates; a gradient step on each player in turn rotates around the saddle
@@ -306,8 +306,8 @@ class WGANTrainer:
             generator_ema.eval()
 
     def noise(self, n: int) -> Tensor:
-        """z ~ N(0, I), drawn in float32 whatever the networks' dtype (so a seed gives float32 and float64
-        networks the same noise) and given to the generator in its own dtype."""
+        r"""$z \sim \mathcal{N}(0, I)$, drawn in float32 whatever the networks' dtype (so a seed gives float32 and
+        float64 networks the same noise) and given to the generator in its own dtype."""
         z = self.rng.normal((n, self.config.noise_dim))
         return Tensor(z if self.dtype == "float32" else backend.astype(z, self.generator_params[0].data.dtype))
 
@@ -352,7 +352,8 @@ class WGANTrainer:
         how many weights the clip moved (None when ``count_clipped`` is False: counting costs two passes
         over the weights, so :meth:`iteration` counts at its last critic step only)."""
         config, critic = self.config, self.critic
-        # ---- Critic: maximise E_{x~P_r}[f(x)] - E_{z~p(z)}[f(g(z))]  (Kantorovich-Rubinstein dual) ----------
+        # ---- Critic: maximise $\mathbb{E}_{x \sim \mathbb{P}_r}[f(x)] - \mathbb{E}_{z \sim p(z)}[f(g(z))]$
+        # (Kantorovich-Rubinstein dual) ----------------------------------------------------------------------
         real = self.real_batch(config.batch_size)
         with no_grad():  # theta is held fixed while the critic learns: no graph through g
             fake = self.generator(self.noise(config.batch_size))
@@ -360,8 +361,8 @@ class WGANTrainer:
         loss = critic_loss(score_real, score_fake)
         penalty = None
         if config.lipschitz == "gp":
-            # Gulrajani et al. 2017, Eq. 3: + lambda E_{x_hat}[(||grad f(x_hat)|| - 1)^2], x_hat on lines
-            # between real and fake samples; double backprop carries it into the critic's weights.
+            # Gulrajani et al. 2017, Eq. 3: $+\lambda\, \mathbb{E}_{\hat x}[(\|\nabla f(\hat x)\|_2 - 1)^2]$,
+            # $\hat x$ on lines between real and fake samples; double backprop carries it into the critic's weights.
             penalty = gradient_penalty(critic, real, fake, self.rng, weight=config.gp_weight)
             total = loss + penalty
             total_value, loss_value, penalty_value = _host_values(total, loss, penalty)
@@ -374,27 +375,29 @@ class WGANTrainer:
             ("critic", "the critic's output on real data", score_real),
             ("critic", "the critic's output on generated data", score_fake)]
             + ([("critic", "the gradient penalty", penalty)] if penalty is not None else []))
-        # grad() walks only the paths to w: no gradient is spent on the interpolates x_hat, a leaf of the penalty.
+        # grad() walks only the paths to $w$: no gradient is spent on the interpolates $\hat x$, a leaf of the
+        # penalty.
         for p, g in zip(self.critic_params, grad(total, self.critic_params, allow_unused=True)):
             p.grad = g
         self.opt_critic.step()
         clipped = 0
         if config.lipschitz == "clip":
-            # Arjovsky et al. 2017, Algorithm 1, line 7: w <- clip(w, -c, c) keeps f in a K-Lipschitz family.
+            # Arjovsky et al. 2017, Algorithm 1, line 7: $w \leftarrow \operatorname{clip}(w, -c, c)$ keeps $f$ in a
+            # $K$-Lipschitz family.
             clipped = clip_weights(critic, config.clip_value, count=count_clipped)
         return {"w_estimate": -loss_value, "penalty": penalty_value, "critic_loss": total_value,
                 "clipped": clipped}
 
     def generator_step(self, step: int) -> float:
         """One generator update; returns the generator loss."""
-        # ---- Generator: minimise -E_{z~p(z)}[f(g_theta(z))] ----------------------------------------------
+        # ---- Generator: minimise $-\mathbb{E}_{z \sim p(z)}[f(g_\theta(z))]$ ---------------------------------
         fake = self.generator(self.noise(self.config.batch_size))
         score = self.critic(fake)
         g_loss = generator_loss(score)
         value = g_loss.item()
         _check_finite(value, step, "generator", [("generator", "the generator's output", fake),
                                                  ("critic", "the critic's output on generated data", score)])
-        # grad() walks only the paths to theta: the critic's weight gradients are never computed here.
+        # grad() walks only the paths to $\theta$: the critic's weight gradients are never computed here.
         for p, g in zip(self.generator_params, grad(g_loss, self.generator_params)):
             p.grad = g
         self.opt_generator.step()

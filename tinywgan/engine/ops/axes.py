@@ -22,8 +22,9 @@ from .elementwise import exp
 
 
 class MatMul(Function):
-    """y = a @ b (2-D, or batched over leading axes that broadcast).
-    dy/da: ga = gy @ b^T,  dy/db: gb = a^T @ gy  (^T swaps the last two axes).
+    r"""$y = a b$ (``a @ b``; 2-D, or batched over leading axes that broadcast).
+    $\partial y/\partial a$: $g_a = g_y b^\top$,  $\partial y/\partial b$: $g_b = a^\top g_y$  (${}^\top$ swaps the
+    last two axes).
     """
 
     def forward(self, a, b):
@@ -38,9 +39,9 @@ class MatMul(Function):
 
 
 class Linear(Function):
-    """y = x @ W + b, the affine map of a Linear layer, as one op (x: (..., in), W: (in, out), b: (out,)).
-    dy/dx = gy @ W^T,  dy/dW = x^T @ gy,  dy/db = gy (the graph walk sums it over the batch axes to b's
-    shape, as for any broadcast operand).
+    r"""$y = x W + b$, the affine map of a Linear layer, as one op (x: (..., in), W: (in, out), b: (out,)).
+    $\partial y/\partial x$: $g_x = g_y W^\top$,  $\partial y/\partial W$: $g_W = x^\top g_y$,  $\partial y/\partial b$:
+    $g_b = g_y$ (the graph walk sums it over the batch axes to b's shape, as for any broadcast operand).
     """
 
     def forward(self, x, W, b=None):
@@ -223,7 +224,7 @@ def kept_shape(shape, axes) -> tuple:
 
 
 class Sum(Function):
-    """y = sum of x over ``axes``.   dy/dx = 1: the gradient is gy broadcast back over the summed axes."""
+    """$y$ = sum of $x$ over ``axes``.   $dy/dx = 1$: the gradient is gy broadcast back over the summed axes."""
 
     def __init__(self, axes, keepdims):
         self.axes, self.keepdims = axes, keepdims
@@ -237,7 +238,7 @@ class Sum(Function):
 
 
 class Mean(Function):
-    """y = mean of x over ``axes`` (n elements each).   dy/dx = 1/n."""
+    """$y$ = mean of $x$ over ``axes`` ($n$ elements each).   $dy/dx = 1/n$."""
 
     def __init__(self, axes, keepdims):
         self.axes, self.keepdims = axes, keepdims
@@ -252,7 +253,8 @@ class Mean(Function):
 
 
 class Max(Function):
-    """y = max of x over ``axes``.   dy/dx = [x == y] / (number of maxima): tied maxima share the gradient."""
+    r"""$y$ = max of $x$ over ``axes``.   $dy/dx = [x = y] / (\text{number of maxima})$: tied maxima share the
+    gradient."""
 
     def __init__(self, axes, keepdims):
         self.axes, self.keepdims = axes, keepdims
@@ -270,11 +272,12 @@ class Max(Function):
 
 
 class Norm(Function):
-    """y = sqrt(sum(x**2 over axes) + eps), the Euclidean norm.   dy/dx = x / y.
+    r"""$y = \sqrt{\sum_{\text{axes}} x^2 + \epsilon}$, the Euclidean norm.   $dy/dx = x/y$.
 
-    ``eps`` > 0 keeps the derivative finite at x = 0, where the plain norm has none; the gradient penalty
-    evaluates ||grad_x f(x_hat)|| (Gulrajani et al. 2017, Eq. 3) and a zero gradient must not produce NaN.
-    With eps = 0 the derivative at x = 0 is taken as 0 (a subgradient; PyTorch's choice), not 0/0.
+    ``eps`` ($\epsilon$) > 0 keeps the derivative finite at $x = 0$, where the plain norm has none; the gradient
+    penalty evaluates $\|\nabla_x f(\hat x)\|_2$ (Gulrajani et al. 2017, Eq. 3) and a zero gradient must not
+    produce NaN. With eps = 0 the derivative at $x = 0$ is taken as 0 (a subgradient; PyTorch's choice), not
+    $0/0$.
     """
 
     def __init__(self, axes, keepdims, eps):
@@ -296,8 +299,9 @@ class Norm(Function):
 
 
 class LogSumExp(Function):
-    """y = log sum exp(x) over ``axes``, computed as m + log sum exp(x - m) with m = max x, so that no exp
-    overflows (m is replaced by 0 where it is infinite).   dy/dx = exp(x - y) = softmax(x)."""
+    r"""$y = \log \sum \exp(x)$ over ``axes``, computed as $m + \log \sum \exp(x - m)$ with $m = \max x$, so
+    that no exp overflows ($m$ is replaced by 0 where it is infinite).
+    $dy/dx = \exp(x - y) = \operatorname{softmax}(x)$."""
 
     def __init__(self, axes, keepdims):
         self.axes, self.keepdims = axes, keepdims
@@ -341,12 +345,13 @@ def min(x, axis=None, keepdims: bool = False):
 
 
 def var(x, axis=None, *, correction=None, keepdims: bool = False):
-    """Variance over ``axis``: sum((x - mean(x))**2) / (N - correction), N the number of elements reduced.
+    r"""Variance over ``axis``: $\sum (x - \operatorname{mean}(x))^2 / (N - \text{correction})$, $N$ the number of
+    elements reduced.
 
     ``correction`` (the array API's and PyTorch's name) is required: 0 (the population variance) is the
     array API's and NumPy's default, 1 (the unbiased sample variance) PyTorch's, so a call without it would
-    silently mean one of them to some reader. Its derivative, 2 (x - mean(x)) / (N - correction), comes from
-    the ops it is built of.
+    silently mean one of them to some reader. Its derivative,
+    $2 (x - \operatorname{mean}(x)) / (N - \text{correction})$, comes from the ops it is built of.
     """
     x, = as_tensors((x,), "var")
     axes = checks.axes(axis, x.ndim)
@@ -355,9 +360,10 @@ def var(x, axis=None, *, correction=None, keepdims: bool = False):
 
 
 def std(x, axis=None, *, correction=None, keepdims: bool = False):
-    """Standard deviation over ``axis``: sqrt(var(x)) = ||x - mean(x)|| / sqrt(N - correction) (see
-    :func:`var` for ``correction``), built on :func:`norm` with eps = 0, so that its derivative at a constant
-    x (std 0) is 0, as in PyTorch, not 0/0."""
+    r"""Standard deviation over ``axis``:
+    $\sqrt{\operatorname{var}(x)} = \|x - \operatorname{mean}(x)\|_2 / \sqrt{N - \text{correction}}$ (see :func:`var`
+    for ``correction``), built on :func:`norm` with eps = 0, so that its derivative at a constant $x$ (std 0) is
+    0, as in PyTorch, not $0/0$."""
     x, = as_tensors((x,), "std")
     axes = checks.axes(axis, x.ndim)
     dof = _degrees_of_freedom(x, axes, correction, "std")
@@ -378,21 +384,23 @@ def _degrees_of_freedom(x, axes, correction, op: str):
 
 
 def logsumexp(x, axis=None, keepdims: bool = False):
-    """log sum exp(x) over ``axis`` (all axes when None), computed stably; see :class:`LogSumExp`."""
+    r"""$\log \sum \exp(x)$ over ``axis`` (all axes when None), computed stably; see :class:`LogSumExp`."""
     x, = as_tensors((x,), "logsumexp")
     return LogSumExp(checks.axes(axis, x.ndim), keepdims)(x)
 
 
 def log_softmax(x, axis: int = -1):
-    """log softmax(x)_k = d_k - log sum_j exp(d_j) along ``axis``, with d = x - max(x) taken as a constant
-    (log softmax does not change under a shift): no exp overflows, and d keeps every digit of x's gaps."""
+    r"""$\log \operatorname{softmax}(x)_k = d_k - \log \sum_j \exp(d_j)$ along ``axis``, with $d = x - \max(x)$ taken
+    as a constant (log softmax does not change under a shift): no exp overflows, and $d$ keeps every digit of
+    $x$'s gaps."""
     x, = as_tensors((x,), "log_softmax")
     d = x - max(x, axis, keepdims=True).detach()
     return d - logsumexp(d, axis, keepdims=True)
 
 
 def softmax(x, axis: int = -1):
-    """softmax(x)_k = exp(x_k) / sum_j exp(x_j) along ``axis``, as exp(log_softmax(x)): never overflows."""
+    r"""$\operatorname{softmax}(x)_k = \exp(x_k) / \sum_j \exp(x_j)$ along ``axis``, as ``exp(log_softmax(x))``:
+    never overflows."""
     return exp(log_softmax(x, axis))
 
 

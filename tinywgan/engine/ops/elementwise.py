@@ -21,7 +21,7 @@ from ..tensor import Function, Tensor, as_tensors
 
 
 class Add(Function):
-    """y = a + b.   dy/da = 1, dy/db = 1."""
+    r"""$y = a + b$.   $\partial y/\partial a = 1$, $\partial y/\partial b = 1$."""
 
     def forward(self, a, b):
         return a + b
@@ -31,7 +31,7 @@ class Add(Function):
 
 
 class Sub(Function):
-    """y = a - b.   dy/da = 1, dy/db = -1."""
+    r"""$y = a - b$.   $\partial y/\partial a = 1$, $\partial y/\partial b = -1$."""
 
     def forward(self, a, b):
         return a - b
@@ -41,7 +41,7 @@ class Sub(Function):
 
 
 class Mul(Function):
-    """y = a * b.   dy/da = b, dy/db = a."""
+    r"""$y = a b$.   $\partial y/\partial a = b$, $\partial y/\partial b = a$."""
 
     def forward(self, a, b):
         return a * b
@@ -53,7 +53,7 @@ class Mul(Function):
 
 
 class Div(Function):
-    """y = a / b.   dy/da = 1 / b, dy/db = -a / b**2 = -y / b."""
+    r"""$y = a / b$.   $\partial y/\partial a = 1/b$, $\partial y/\partial b = -a/b^2 = -y/b$."""
 
     def forward(self, a, b):
         return a / b
@@ -66,7 +66,7 @@ class Div(Function):
 
 
 class Neg(Function):
-    """y = -x.   dy/dx = -1."""
+    """$y = -x$.   $dy/dx = -1$."""
 
     def forward(self, x):
         return -x
@@ -76,10 +76,11 @@ class Neg(Function):
 
 
 class Pow(Function):
-    """y = x**c for a constant number c.   dy/dx = c * x**(c - 1), and 0 for c = 0.
+    r"""$y = x^c$ for a constant number $c$.   $dy/dx = c\,x^{c-1}$, and 0 for $c = 0$.
 
-    c = 0 is its own case: c * x**(c - 1) would be 0 * inf = NaN at x = 0, where x**0 = 1 has derivative 0
-    (as in PyTorch and HIPS autograd, issue #116). It also makes the second derivative of x**1 at 0 exact.
+    $c = 0$ is its own case: $c\,x^{c-1}$ would be $0 \cdot \infty = \text{NaN}$ at $x = 0$, where $x^0 = 1$ has
+    derivative 0 (as in PyTorch and HIPS autograd, issue #116). It also makes the second derivative of $x^1$
+    at 0 exact.
     """
 
     def __init__(self, c: float):
@@ -126,7 +127,7 @@ def neg(x):
 
 
 def pow(x, c):
-    """x**c with a constant exponent ``c`` (a Python number)."""
+    """$x^c$ with a constant exponent ``c`` (a Python number)."""
     checks.number(c, "the exponent", "pow")
     return Pow(c if isinstance(c, int) else float(c))(x)  # float(): a NumPy float64 would promote float32
 
@@ -136,7 +137,7 @@ def pow(x, c):
 
 
 class Exp(Function):
-    """y = exp(x).   dy/dx = y."""
+    r"""$y = \exp(x)$.   $dy/dx = y$."""
 
     def forward(self, x):
         return self.xp.exp(x)
@@ -146,7 +147,7 @@ class Exp(Function):
 
 
 class Expm1(Function):
-    """y = exp(x) - 1, accurate where x is small (1 + tiny rounds to 1).   dy/dx = exp(x)."""
+    r"""$y = \exp(x) - 1$, accurate where $x$ is small (1 + tiny rounds to 1).   $dy/dx = \exp(x)$."""
 
     def forward(self, x):
         return self.xp.expm1(x)
@@ -156,7 +157,7 @@ class Expm1(Function):
 
 
 class Log(Function):
-    """y = log(x).   dy/dx = 1 / x."""
+    r"""$y = \log x$.   $dy/dx = 1/x$."""
 
     def forward(self, x):
         return self.xp.log(x)
@@ -166,7 +167,7 @@ class Log(Function):
 
 
 class Log1p(Function):
-    """y = log(1 + x), accurate where x is small.   dy/dx = 1 / (1 + x)."""
+    r"""$y = \log(1 + x)$, accurate where $x$ is small.   $dy/dx = 1/(1 + x)$."""
 
     def forward(self, x):
         return self.xp.log1p(x)
@@ -176,7 +177,7 @@ class Log1p(Function):
 
 
 class Sin(Function):
-    """y = sin(x).   dy/dx = cos(x)."""
+    r"""$y = \sin x$.   $dy/dx = \cos x$."""
 
     def forward(self, x):
         return self.xp.sin(x)
@@ -186,7 +187,7 @@ class Sin(Function):
 
 
 class Cos(Function):
-    """y = cos(x).   dy/dx = -sin(x)."""
+    r"""$y = \cos x$.   $dy/dx = -\sin x$."""
 
     def forward(self, x):
         return self.xp.cos(x)
@@ -196,7 +197,7 @@ class Cos(Function):
 
 
 class Sqrt(Function):
-    """y = sqrt(x).   dy/dx = 1 / (2 y)."""
+    r"""$y = \sqrt{x}$.   $dy/dx = 1/(2y)$."""
 
     def forward(self, x):
         return self.xp.sqrt(x)
@@ -206,7 +207,7 @@ class Sqrt(Function):
 
 
 class Tanh(Function):
-    """y = tanh(x).   dy/dx = 1 - y**2."""
+    r"""$y = \tanh x$.   $dy/dx = 1 - y^2$."""
 
     def forward(self, x):
         return self.xp.tanh(x)
@@ -217,11 +218,11 @@ class Tanh(Function):
 
 
 class Sigmoid(Function):
-    """y = 1 / (1 + exp(-x)).   dy/dx = y (1 - y).
+    r"""$y = 1/(1 + \exp(-x))$.   $dy/dx = y(1 - y)$.
 
-    Computed from e = exp(-|x|), which never overflows: y = 1 / (1 + e) for x >= 0 and e / (1 + e) for x < 0.
-    The second form keeps full relative precision for very negative x, where 1 - 1/(1 + exp(-x)) would round
-    to 0 (a saturated GAN discriminator lives there).
+    Computed from $e = \exp(-|x|)$, which never overflows: $y = 1/(1 + e)$ for $x \ge 0$ and $e/(1 + e)$ for
+    $x < 0$. The second form keeps full relative precision for very negative $x$, where $1 - 1/(1 + \exp(-x))$
+    would round to 0 (a saturated GAN discriminator lives there).
     """
 
     def forward(self, x):
@@ -235,11 +236,11 @@ class Sigmoid(Function):
 
 
 class LeakyReLU(Function):
-    """y = x if x > 0 else slope * x.   dy/dx = 1 or slope, a constant mask (Maas et al. 2013).
+    r"""$y = x$ if $x > 0$ else $\text{slope} \cdot x$.   $dy/dx = 1$ or slope, a constant mask (Maas et al. 2013).
 
-    The mask ``m = phi'(x)`` (1 where x > 0, else slope) is built once and used twice: ``y = x * m``
+    The mask $m = \varphi'(x)$ (1 where $x > 0$, else slope) is built once and used twice: ``y = x * m``
     forward, ``gx = gy * m`` backward. As a constant of the graph it gives double backprop no graph through
-    phi'.
+    $\varphi'$.
     """
 
     def __init__(self, slope: float):
@@ -254,14 +255,15 @@ class LeakyReLU(Function):
 
 
 class ReLU(LeakyReLU):
-    """y = max(x, 0) = x * [x > 0].   dy/dx = [x > 0]: LeakyReLU with slope 0."""
+    r"""$y = \max(x, 0) = x \cdot [x > 0]$.   $dy/dx = [x > 0]$: LeakyReLU with slope 0."""
 
     def __init__(self):
         super().__init__(0.0)
 
 
 class Softplus(Function):
-    """y = log(1 + exp(x)), computed stably as max(x, 0) + log(1 + exp(-|x|)).   dy/dx = sigmoid(x)."""
+    r"""$y = \log(1 + \exp(x))$, computed stably as $\max(x, 0) + \log(1 + \exp(-|x|))$.
+    $dy/dx = \operatorname{sigmoid}(x)$."""
 
     def forward(self, x):
         xp = self.xp
@@ -272,9 +274,10 @@ class Softplus(Function):
 
 
 class LogSigmoid(Function):
-    """y = log sigmoid(x) = -softplus(-x), computed stably.   dy/dx = sigmoid(-x) = 1 - sigmoid(x).
+    r"""$y = \log \operatorname{sigmoid}(x) = -\operatorname{softplus}(-x)$, computed stably.
+    $dy/dx = \operatorname{sigmoid}(-x) = 1 - \operatorname{sigmoid}(x)$.
 
-    The vanilla GAN losses are written with it: -log D(x) = -log_sigmoid(logit).
+    The vanilla GAN losses are written with it: $-\log D(x)$ = ``-log_sigmoid(logit)``.
     """
 
     def forward(self, x):
@@ -286,7 +289,7 @@ class LogSigmoid(Function):
 
 
 class Clip(Function):
-    """y = min(max(x, low), high).   dy/dx = [low < x < high], a constant mask."""
+    r"""$y = \min(\max(x, \text{low}), \text{high})$.   $dy/dx = [\text{low} < x < \text{high}]$, a constant mask."""
 
     def __init__(self, low: float, high: float):
         self.low, self.high = low, high
@@ -324,7 +327,7 @@ def cos(x):
 
 
 def square(x):
-    """x * x: :class:`Pow` with c = 2."""
+    r"""$x \cdot x$: :class:`Pow` with $c = 2$."""
     return Pow(2)(x)
 
 
@@ -359,8 +362,8 @@ def log_sigmoid(x):
 
 
 def clip(x, low: float, high: float):
-    """x clipped into [low, high]; the gradient is 0 outside (Arjovsky et al. 2017 clip the *weights* with
-    :func:`tinywgan.wgan.clip_weights`, which acts on the arrays, not on the graph)."""
+    r"""$x$ clipped into $[\text{low}, \text{high}]$; the gradient is 0 outside (Arjovsky et al. 2017 clip the
+    *weights* with :func:`tinywgan.wgan.clip_weights`, which acts on the arrays, not on the graph)."""
     checks.number(low, "low", "clip")
     checks.number(high, "high", "clip")
     if not low <= high:  # also refuses NaN
