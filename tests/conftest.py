@@ -67,23 +67,12 @@ def run_chapter(filename: str, *argv: str) -> dict:
 
 def chapter_as_notebook(filename: str):
     """chapters/<filename> read by jupytext as the notebook a student opens (percent format -> cells)."""
-    import jupytext
-    return jupytext.read(ROOT / "chapters" / filename)
+    from tinywgan.book.notebooks import read_chapter
+    return read_chapter(ROOT / "chapters" / filename)
 
 
 def execute_notebook(filename: str, folder: Path, timeout: int = 600):
     """Execute the chapter as a notebook, cell by cell in a fresh kernel started in ``folder``, with
-    ``TINYWGAN_QUICK=1`` (the kernel inherits this process's environment); returns the executed notebook."""
-    from nbclient import NotebookClient
-    notebook = chapter_as_notebook(filename)
-    saved = os.environ.get("TINYWGAN_QUICK")
-    os.environ["TINYWGAN_QUICK"] = "1"
-    try:
-        NotebookClient(notebook, timeout=timeout, kernel_name="python3",
-                       resources={"metadata": {"path": str(folder)}}).execute()
-    finally:
-        if saved is None:
-            del os.environ["TINYWGAN_QUICK"]
-        else:
-            os.environ["TINYWGAN_QUICK"] = saved
-    return notebook
+    ``TINYWGAN_QUICK=1``; returns the executed notebook (as the book's build does, outputs tidied)."""
+    from tinywgan.book.notebooks import execute
+    return execute(chapter_as_notebook(filename), folder, quick=True, timeout=timeout)

@@ -135,6 +135,25 @@ def test_default_modules_render(tmp_path):
     assert (tmp_path / "index.html").exists()
 
 
+def test_a_comment_opening_a_function_without_docstring_is_its_note(tmp_path):
+    module = tmp_path / "cube.py"
+    module.write_text("def cube(x):\n    # $x^3$, the note of what follows\n    return x * x * x\n")
+    rows = _rows(annotate.build(tmp_path / "out", [module])[0].read_text())
+    assert [code.strip() for _, code in rows] == ["def cube(x):", "return x * x * x"]
+    assert "the note of what follows" in rows[1][0] and "$" not in rows[1][0] and "x^3" not in rows[1][1]
+
+
+def test_every_formula_of_the_default_modules_renders(tmp_path):
+    """No formula falls back to its TeX (latex2mathml could not read it) and no $ is left in the notes."""
+    for page in annotate.build(tmp_path):
+        html = page.read_text()
+        notes = "".join(re.findall(r'<div class="notes">(.*?)</div><div class="code">', html, re.S))
+        intro = re.search(r'<section class="intro">(.*?)</section>', html, re.S).group(1)
+        assert 'class="tex"' not in html, page.name
+        assert "$" not in re.sub(r"<code>.*?</code>", "", notes + intro, flags=re.S), page.name
+    assert "<math" in (tmp_path / "tinywgan.wgan.lipschitz.html").read_text()
+
+
 def test_command_line(tmp_path, capsys):
     annotate.main([str(tmp_path), "tinywgan/optim.py"])
     assert (tmp_path / "tinywgan.optim.html").exists() and (tmp_path / "index.html").exists()

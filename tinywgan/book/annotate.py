@@ -36,18 +36,21 @@ import tokenize
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from latex2mathml.converter import convert as latex_to_mathml
 from markdown_it import MarkdownIt
 from mdit_py_plugins.dollarmath import dollarmath_plugin
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import PythonLexer
 
+from tinywgan.book.mathml import to_mathml
+
 ROOT = Path(__file__).resolve().parents[2]  # the folder that holds the tinywgan package
-DEFAULT_MODULES = [  # the story's order: the tensor, the graph walk, the ops, their checks, then the WGAN
+DEFAULT_MODULES = [  # the story's order: transport and divergences, the tensor, the graph walk, the ops, their
+    # checks, the layers and optimizers, then the WGAN
+    "tinywgan/transport/ot.py", "tinywgan/transport/divergences.py",
     "tinywgan/engine/tensor.py", "tinywgan/engine/backprop.py", "tinywgan/engine/ops/elementwise.py",
     "tinywgan/engine/ops/axes.py", "tinywgan/engine/gradcheck.py", "tinywgan/nn.py", "tinywgan/optim.py",
-    "tinywgan/wgan/lipschitz.py", "tinywgan/wgan/trainer.py",
+    "tinywgan/wgan/losses.py", "tinywgan/wgan/lipschitz.py", "tinywgan/wgan/trainer.py",
 ]
 DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 
@@ -148,7 +151,9 @@ def _cut(body: list[ast.stmt], lines: list[str], prev_end: int, prefix: str, blo
             numbered.insert(doc.lineno - start, (0, lines[doc.lineno - 1][:doc.col_offset] + "..."))
         code = [line for _, line in numbered]
         if isinstance(stmt, DEFS):  # a function: each run of comment lines in its body starts a new block
-            body_start = doc.end_lineno if doc is not None else stmt.body[0].lineno
+            body_start = doc.end_lineno if doc is not None else stmt.body[0].lineno - 1
+            while doc is None and body_start > start and (body_start in comments or not lines[body_start - 1].strip()):
+                body_start -= 1  # no docstring: comments between the signature and the first statement are notes
             blocks.append(Block(notes, "", anchors))
             for n, line in numbered:
                 if n in comments and n > body_start:
@@ -202,7 +207,8 @@ def parse(path: Path) -> Module:
 class Site:
     """The set of pages being built: resolves names to links and renders each page."""
 
-    def __init__(self, modules: list[Module]):
+    def __init__(self, modules: list[Module], book_link: str | None = None):
+        self.book_link = book_link  # the book's landing page, when the pages are part of it
         self.modules = {m.name: m for m in modules}
         owners: dict[str, list[Module]] = {}
         for m in modules:
@@ -214,11 +220,7 @@ class Site:
 
     @staticmethod
     def _math(latex: str, options: dict) -> str:
-        try:
-            mathml = latex_to_mathml(latex, display="block" if options["display_mode"] else "inline")
-            return re.sub(r' xmlns="[^"]*"', "", mathml)  # HTML needs no namespace; no URL left in the page
-        except Exception:  # latex2mathml cannot read it: show the TeX rather than fail the build
-            return f"<code>{html.escape(latex)}</code>"
+        return to_mathml(latex, display=options["display_mode"])
 
     def href(self, module: str, name: str = "", here: Module | None = None) -> str | None:
         """A link to ``module.name`` (a page, or an anchor on one); None when it is not in the set."""
@@ -280,16 +282,19 @@ class Site:
             rows.append(f'<div class="row"><div class="notes">{self.notes(b.notes, m) if b.notes else ""}</div>'
                         f'<div class="code">{ids}{code}</div></div>')
         imports = f'<section class="imports"><h2>Imports</h2><ul>{"".join(items)}</ul></section>' if items else ""
-        return _html(m.name, f'<header><nav><a href="index.html">All modules</a> · '
+        return _html(m.name, f'<header><nav>{self._book()}<a href="index.html">All modules</a> · '
                      f'<a href="{m.name}.py">plain file</a></nav><h1><code>{m.name}</code></h1></header>'
                      f'<section class="intro">{self.notes(m.intro, m)}</section>{imports}'
                      f'<main>{"".join(rows)}</main><details class="plain"><summary>The plain file, '
                      f'<code>{m.path.name}</code></summary><pre>{html.escape(m.source)}</pre></details>')
 
+    def _book(self) -> str:
+        return f'<a href="{self.book_link}">The book</a> · ' if self.book_link else ""
+
     def index(self) -> str:
         items = "".join(f'<li><a href="{m.page}"><code>{m.name}</code></a>: '
                         f'{self.md.renderInline(m.intro.split(chr(10))[0])}</li>' for m in self.modules.values())
-        return _html("Annotated source", f'<header><h1>tinywgan: the annotated source</h1></header><section '
+        return _html("Annotated source", f'<header><nav>{self._book()}</nav><h1>tinywgan: the annotated source</h1></header><section '
                      f'class="intro"><p>Each module with its notes beside its code, in the order of the story.</p>'
                      f'<ol>{items}</ol></section>')
 
@@ -317,10 +322,11 @@ def _html(title: str, body: str) -> str:
             f"<style>{style}</style></head><body>{body}</body></html>\n")
 
 
-def build(out_dir: Path, paths: list[Path] | None = None) -> list[Path]:
-    """Write a page (and the plain file) per module, and index.html, into ``out_dir``; return the pages."""
+def build(out_dir: Path, paths: list[Path] | None = None, book_link: str | None = None) -> list[Path]:
+    """Write a page (and the plain file) per module, and index.html, into ``out_dir``; return the pages.
+    ``book_link``: the address of the book's landing page, linked from every page, when they are part of it."""
     paths = paths or [ROOT / p for p in DEFAULT_MODULES]
-    site = Site([parse(Path(p)) for p in paths])
+    site = Site([parse(Path(p)) for p in paths], book_link)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for m in site.modules.values():
