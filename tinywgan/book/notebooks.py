@@ -118,7 +118,8 @@ def execute(notebook, folder: Path, quick: bool = False, timeout: int | None = N
     with _environment(TINYWGAN_QUICK="1" if quick else None, OPENBLAS_NUM_THREADS="1",
                       OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", MPLBACKEND=None):
         NotebookClient(notebook, timeout=timeout, kernel_name="python3",
-                       resources={"metadata": {"path": str(folder)}}).execute()
+                       extra_arguments=["--IPKernelApp.log_level=ERROR"],  # not its warning about plain TCP on
+                       resources={"metadata": {"path": str(folder)}}).execute()  # localhost at every start
     tidy_outputs(notebook)
     return notebook
 
