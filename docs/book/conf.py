@@ -15,7 +15,6 @@ myst_enable_extensions = ["dollarmath", "amsmath"]
 myst_dmath_double_inline = True
 nb_execution_mode = "off"      # the build executes chapters 01-05 itself; 06-09 come from recorded runs
 nb_output_stderr = "show"      # progress bars end on stderr, as in a terminal
-nb_merge_streams = True
 
 exclude_patterns = ["_build", "recorded", "**.ipynb_checkpoints"]
 html_theme = "furo"

@@ -31,6 +31,7 @@ import html
 import os
 import re
 import shutil
+import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -234,36 +235,41 @@ def build(out: Path, quick: bool = False, jobs: int = 2, log=print) -> Path:
     return out / "index.html"
 
 
+def record_main(argv: list[str]) -> int:
+    """``python -m tinywgan.book record [NN ...] [--quick]``."""
+    parser = argparse.ArgumentParser(prog="python -m tinywgan.book record",
+                                     description="Run chapters at their defaults and save them, outputs included, "
+                                                 "in docs/book/recorded/ (what the book shows for 06-09).")
+    parser.add_argument("chapters", nargs="*", default=list(notebooks.RECORDED_CHAPTERS),
+                        help="chapter numbers (default: 06 07 08 09)")
+    parser.add_argument("--quick", action="store_true", help="record --quick runs (to try the command out)")
+    args = parser.parse_args(argv)
+    try:
+        for number in args.chapters:
+            notebooks.chapter_file(number)
+    except ValueError as err:
+        parser.error(str(err))
+    start = time.perf_counter()
+    written = notebooks.record(args.chapters, quick=args.quick)
+    print(f"recorded {len(written)} chapters in {time.perf_counter() - start:.0f} s into {notebooks.RECORDED}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
+    """``python -m tinywgan.book [--out DIR] [--quick] [--jobs N]`` builds; ``... record [NN ...]`` records."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["record"]:
+        return record_main(argv[1:])
     parser = argparse.ArgumentParser(
         prog="python -m tinywgan.book",
-        description="Build the book (static HTML, works offline), or `record` the long chapters' default runs.",
+        description="Build the book: static HTML that works offline (open OUT/index.html).",
         epilog="python -m tinywgan.book record [NN ...] runs chapters 06-09 (or those named) at their defaults "
                "and saves them with their outputs in docs/book/recorded/ (about 20 minutes for all four).")
     parser.add_argument("--out", type=Path, default=Path("out/book"), help="folder of the book (default: out/book)")
     parser.add_argument("--quick", action="store_true",
                         help="run chapters 01-05 with --quick (seconds; their numbers are not the lesson's)")
     parser.add_argument("--jobs", type=int, default=2, help="chapters executed at once (default: 2)")
-    argv = list(argv) if argv is not None else None
-    import sys
-    args_in = sys.argv[1:] if argv is None else argv
-    if args_in[:1] == ["record"]:
-        record = argparse.ArgumentParser(prog="python -m tinywgan.book record",
-                                         description="Record chapters' default runs for the book.")
-        record.add_argument("chapters", nargs="*", default=list(notebooks.RECORDED_CHAPTERS),
-                            help="chapter numbers (default: 06 07 08 09)")
-        record.add_argument("--quick", action="store_true", help="record --quick runs (for trying it out)")
-        args = record.parse_args(args_in[1:])
-        try:
-            for number in args.chapters:
-                notebooks.chapter_file(number)
-        except ValueError as err:
-            record.error(str(err))
-        start = time.perf_counter()
-        written = notebooks.record(args.chapters, quick=args.quick)
-        print(f"recorded {len(written)} chapters in {time.perf_counter() - start:.0f} s into {notebooks.RECORDED}")
-        return 0
-    args = parser.parse_args(args_in)
+    args = parser.parse_args(argv)
     if args.jobs < 1:
         parser.error(f"--jobs must be >= 1; got {args.jobs}")
     build(args.out, quick=args.quick, jobs=args.jobs)

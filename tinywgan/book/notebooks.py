@@ -157,7 +157,7 @@ def record(numbers=RECORDED_CHAPTERS, quick: bool = False, folder: Path = RECORD
     folder.mkdir(parents=True, exist_ok=True)
     for number in numbers:
         path = chapter_file(number)
-        log(f"recording {path.name} at its defaults{' (quick)' if quick else ''} ...")
+        log(f"recording {path.name} {'with --quick' if quick else 'at its defaults'} ...")
         notebook = run_chapter(path, quick=quick, how="recorded")
         target = folder / (path.stem + ".ipynb")
         tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
