@@ -84,6 +84,9 @@ def test_each_chapter_page_has_its_outputs_figures_provenance_and_downloads(book
         assert (page.parent / h).resolve().exists(), h
     notebook = nbformat.read(str(next(page.parent.parent.glob(f"_downloads/*/{chapter.stem}.ipynb"))), 4)
     assert any(c.cell_type == "code" and c.outputs for c in notebook.cells), "the notebook has its outputs"
+    source = notebooks.read_chapter(chapter)
+    assert [c.source for c in notebook.cells] == [c.source for c in source.cells], "the chapter's cells, no others"
+    assert notebook.metadata["kernelspec"]["name"] == "python3"
     sources = re.findall(r'href="\.\./source/([\w.]+)\.html"', text)
     assert sources and set(sources) <= set(ANNOTATED), f"{chapter.name}: no link to the annotated source"
 

@@ -16,7 +16,7 @@ myst_dmath_double_inline = True
 nb_execution_mode = "off"      # the build executes chapters 01-05 itself; 06-09 come from recorded runs
 nb_output_stderr = "show"      # progress bars end on stderr, as in a terminal
 
-exclude_patterns = ["_build", "recorded", "**.ipynb_checkpoints"]
+exclude_patterns = ["_build", "recorded", "chapters/download", "**.ipynb_checkpoints"]  # download: files, not pages
 html_theme = "furo"
 html_title = "tinywgan: Wasserstein GANs from scratch"
 html_static_path = ["_static"]

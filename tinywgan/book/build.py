@@ -97,7 +97,8 @@ def provenance(path: Path, meta: dict, stale: bool, source_pages: list[str]) -> 
                 f"shown prints now (`python -m tinywgan.book record {path.name[:2]}` brings them up to date).")
     links = " · ".join(f'<a href="../source/{p}"><code>{p[:-5]}</code></a>' for p in source_pages)
     return (f"```{{admonition}} About this page\n:class: provenance\n\n{how}\n\n"
-            f"Download: {{download}}`the notebook <{path.stem}.ipynb>` · {{download}}`the script <{path.name}>`. "
+            f"Download: {{download}}`the notebook <download/{path.stem}.ipynb>` (with these outputs) · "
+            f"{{download}}`the script <download/{path.name}>`. "
             f"Run it yourself: `python chapters/{path.name}` (add `--help` for its options)."
             + (f"\n\nAnnotated source of what it uses: {links}" if links else "") + "\n```")
 
@@ -192,14 +193,19 @@ def stage(folder: Path, quick: bool, jobs: int, log) -> None:
     log(f"  annotated {len(site.modules)} modules")
     (folder / "checks.md").write_text(checks_page(log), encoding="utf-8")
     chapters = folder / "chapters"
-    chapters.mkdir()
+    (chapters / "download").mkdir(parents=True)
     for path, executed in chapter_runs(quick, jobs, log).items():
         page = chapter_page(path, executed, site)
         if page.metadata["tinywgan"]["stale"]:
             log(f"  warning: {path.name}'s code changed since its recorded run; "
                 f"`python -m tinywgan.book record {path.name[:2]}` updates it")
         nbformat.write(page, str(chapters / f"{path.stem}.ipynb"))
-        shutil.copyfile(path, chapters / path.name)
+        # the downloads: the notebook as Jupyter shows it (no provenance cell, whose MyST roles only Sphinx
+        # reads) and the script
+        download = copy.deepcopy(page)
+        del download.cells[1]
+        nbformat.write(download, str(chapters / "download" / f"{path.stem}.ipynb"))
+        shutil.copyfile(path, chapters / "download" / path.name)
 
 
 def sphinx(source: Path, out: Path, doctrees: Path, warnings: Path) -> int:
