@@ -155,11 +155,11 @@ print(f"  largest difference between the two runs' weights: {algorithm_differenc
 # it swung between 31% and 91% over the last quarter of training; docs/tuning.md). Two remedies,
 # both in `tinywgan.wgan.train`:
 #
-# - a **learning rate that decays linearly to 0** over the run, $lpha_t = lpha (1 - t/T)$ at generator
+# - a **learning rate that decays linearly to 0** over the run, $\alpha_t = \alpha (1 - t/T)$ at generator
 #   step $t$ of $T$, for both networks (as in Gulrajani et al.'s released CIFAR-10 code): the circles shrink
 #   as training ends (`WGANConfig(lr_schedule="linear")`);
 # - an **exponential moving average of the generator's weights**,
-#   $ar	heta_t = eta ar	heta_{t-1} + (1 - eta)	heta_t$ with $eta = 0.999$, which sits near the
+#   $\bar\theta_t = \beta \bar\theta_{t-1} + (1 - \beta)\theta_t$ with $\beta = 0.999$, which sits near the
 #   centre of the circle (Yazici et al. 2019, "The Unusual Effectiveness of Averaging in GAN Training";
 #   `WGANConfig(ema_decay=0.999)`). It is the average that samples and is evaluated; the trained generator's
 #   own numbers are printed beside it.

@@ -143,6 +143,19 @@ def test_a_comment_opening_a_function_without_docstring_is_its_note(tmp_path):
     assert "the note of what follows" in rows[1][0] and "$" not in rows[1][0] and "x^3" not in rows[1][1]
 
 
+def test_a_parameter_is_not_linked_to_the_function_of_its_name_and_section_titles_are_headings(tmp_path):
+    module = tmp_path / "scope.py"
+    module.write_text("def grad(x):\n    return x\n\n\nclass Box:\n    # -- what it holds ----------\n"
+                      "    def backward(self, grad):\n        return grad(1) if callable(grad) else grad\n\n\n"
+                      "def use(y):\n    return grad(y)\n")
+    page = annotate.build(tmp_path / "out", [module])[0].read_text()
+    rows = re.findall(r'<div class="row">(.*?)</div></div>', page, re.S)
+    backward = next(r for r in rows if ">backward<" in r)
+    use = next(r for r in rows if ">use<" in r)
+    assert 'href="#grad"' not in backward and 'href="#grad"' in use
+    assert "<h3>what it holds</h3>" in page
+
+
 def test_every_formula_of_the_default_modules_renders(tmp_path):
     """No formula falls back to its TeX (latex2mathml could not read it) and no $ is left in the notes."""
     for page in annotate.build(tmp_path):
@@ -158,3 +171,6 @@ def test_command_line(tmp_path, capsys):
     annotate.main([str(tmp_path), "tinywgan/optim.py"])
     assert (tmp_path / "tinywgan.optim.html").exists() and (tmp_path / "index.html").exists()
     assert "wrote 1 pages" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        annotate.main([str(tmp_path), "tinywgan/no_such_module.py"])
+    assert "no such module file: tinywgan/no_such_module.py" in capsys.readouterr().err

@@ -78,6 +78,7 @@ def test_each_chapter_page_has_its_outputs_figures_provenance_and_downloads(book
     assert images, f"{chapter.name}: no figure on its page"
     for src in images:
         assert (page.parent / src).resolve().exists(), src
+        assert f'<a class="figure-link" href="{src}"><img' in text, f"{src}: not linked to its full-size file"
     downloads = [h for h in links(page) if "_downloads/" in h]
     assert {Path(h).name for h in downloads} == {f"{chapter.stem}.ipynb", chapter.name}
     for h in downloads:
@@ -150,25 +151,47 @@ def test_the_command_line_refuses_an_unknown_chapter_and_bad_jobs(capsys):
         build.main(["record", "10"])
     assert "no chapter numbered '10'" in capsys.readouterr().err
     with pytest.raises(SystemExit):
+        build.main(["record", "1"])
+    assert "chapter 01 runs when the book is built; record takes 06 07 08 09" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
         build.main(["--jobs", "0"])
     assert "--jobs must be >= 1; got 0" in capsys.readouterr().err
+
+
+def test_without_the_book_extra_the_build_says_what_to_install(monkeypatch, tmp_path):
+    import importlib.util
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "myst_nb" else find_spec(name, *a))
+    with pytest.raises(SystemExit, match=r"myst_nb missing\): python -m pip install -e \"\.\[book\]\""):
+        build.build(tmp_path / "book", log=lambda *a: None)
+    assert not (tmp_path / "book").exists()
 
 
 def test_progress_bar_redraws_collapse_to_what_a_terminal_shows():
     assert notebooks.collapse_carriage_returns("\r 10%|#\r 50%|##\r100%|###| 3/3\nnext\r") == "100%|###| 3/3\nnext"
     assert notebooks.collapse_carriage_returns("plain\nlines\n") == "plain\nlines\n"
+    cell = nbformat.v4.new_code_cell("run()", outputs=[
+        nbformat.v4.new_output("stream", name="stdout", text="a\n"), nbformat.v4.new_output("stream", name="stdout", text="b\n"),
+        nbformat.v4.new_output("stream", name="stderr", text="\r 50%\r"), nbformat.v4.new_output("stream", name="stderr", text="\n"),
+        nbformat.v4.new_output("stream", name="stdout", text="\x1b[1mc\x1b[0m\n")])
+    notebook = nbformat.v4.new_notebook(cells=[cell])
+    notebooks.tidy_outputs(notebook)
+    assert [(o.name, o.text) for o in cell.outputs] == [("stdout", "a\nb\n"), ("stderr", " 50%\n"), ("stdout", "c\n")]
 
 
 # The book in a real browser.
 
 def chromium() -> str:
+    """The Chromium to drive; a skip that says why where there is none, or a failure where
+    ``TINYWGAN_BROWSER=required`` (``.ci/run`` sets it once it has installed Chromium)."""
+    give_up = pytest.fail if os.environ.get("TINYWGAN_BROWSER") == "required" else pytest.skip
     found = os.environ.get("TINYWGAN_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
     if not found:
-        pytest.skip("no Chromium: install Debian's `chromium` package (.ci/run does) or set TINYWGAN_CHROMIUM")
+        give_up("no Chromium: install Debian's `chromium` package (.ci/run does) or set TINYWGAN_CHROMIUM")
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
-        pytest.skip("the playwright package is missing: python -m pip install -e '.[dev]'")
+        give_up("the playwright package is missing: python -m pip install -e '.[dev]'")
     return found
 
 
@@ -213,9 +236,12 @@ class Visit:
 
 
 RAW_MATH = r"""(() => {
+  const unread = Array.from(document.querySelectorAll('code.tex')).map(e => e.textContent);  // latex2mathml failed
+  const leftover = Array.from(document.querySelectorAll('math')).map(m => m.textContent)
+      .filter(t => /\\([A-Za-z]+|[{}|])/.test(t));  // a TeX command left inside the MathML
   const body = document.body.cloneNode(true);
   body.querySelectorAll('pre, code, script, style, .highlight').forEach(e => e.remove());
-  return (body.textContent.match(/\$[^$\n]{1,80}\$/g) || []);
+  return unread.concat(leftover, body.textContent.match(/\$[^$\n]{1,80}\$/g) || []);
 })()"""
 MATH = r"""Array.from(document.querySelectorAll('math')).filter(m => m.checkVisibility()).map(m => {
   const r = m.getBoundingClientRect(); return [getComputedStyle(m).display, r.width > 0 && r.height > 0];
@@ -269,6 +295,10 @@ def test_annotated_pages_put_notes_beside_code_on_a_wide_screen_and_stack_them_o
                     assert b["nr"] <= b["cl"] + 1 and abs(b["nt"] - b["ct"]) < 1, (name, b)
                 else:
                     assert b["ct"] >= b["nb"] - 1 and abs(b["nl"] - b["cl"]) < 1 and b["cw"] >= width - 20, (name, b)
+        if not side_by_side:  # nothing wider than a phone: wide code and formulas scroll inside their boxes
+            for path in sorted(book.rglob("*.html")):
+                page = visit.open(path)
+                assert page.evaluate("document.documentElement.scrollWidth") <= width, path.relative_to(book)
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         kind = "desktop" if side_by_side else "phone"
         visit.open(book / "index.html").screenshot(path=str(SCREENSHOTS / f"landing-{kind}.png"))

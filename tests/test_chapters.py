@@ -34,6 +34,13 @@ def test_chapter_is_cells_of_text_and_code(name):
     assert kinds.count("markdown") >= 4 and kinds.count("code") >= 4, (name, kinds)
     text = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "markdown")
     assert "$" in text, f"{name}'s text cells write no formula in LaTeX math"
+    from tinywgan.book.mathml import UnreadableMath, convert_strict
+    for m in re.finditer(r"(\$\$)(.+?)\$\$|\$([^$]+)\$", text, flags=re.S):
+        formula, display = m.group(2) or m.group(3), bool(m.group(1))
+        try:  # every formula renders (the book shows it as MathML); a "\a" written as BEL would not
+            convert_strict(formula, display)
+        except UnreadableMath as err:
+            pytest.fail(f"{name}: {formula!r} does not render: {err}")
     assert not re.search(r"seeds? \d{3}", text + "".join(c.source for c in notebook.cells)), \
         f"{name} cites 'seed 00N', a file the reader does not have"
     code = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "code")

@@ -24,3 +24,4 @@ html_css_files = ["book.css"]
 html_extra_path = ["_extra"]   # the annotated source pages, copied as they are (book/source/)
 html_show_sourcelink = False
 html_copy_source = False
+html_show_search_summary = False  # the summaries are fetched, which a browser refuses for file:// pages

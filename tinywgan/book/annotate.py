@@ -60,6 +60,23 @@ class Block:
     notes: str  # Markdown
     code: str
     anchors: list[str] = field(default_factory=list)
+    local: set[str] = field(default_factory=set)  # names local to the function it is part of: not linked
+
+
+def _local_names(fn) -> set[str]:
+    """The parameters of a function and the names it assigns (a parameter ``grad`` is not the function grad)."""
+    if isinstance(fn, ast.ClassDef):
+        return set()
+    args = fn.args
+    names = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
+    names |= {a.arg for a in (args.vararg, args.kwarg) if a is not None}
+    for node in ast.walk(fn):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)) and node is not fn:
+            inner = node.args
+            names |= {a.arg for a in inner.posonlyargs + inner.args + inner.kwonlyargs}
+    return names
 
 
 @dataclass
@@ -74,6 +91,11 @@ class Module:
     @property
     def page(self) -> str:
         return self.name + ".html"
+
+    @property
+    def summary(self) -> str:
+        """The intro's first paragraph, on one line (what an index shows of the module)."""
+        return " ".join(self.intro.strip().split("\n\n")[0].split())
 
     @property
     def anchors(self) -> set[str]:
@@ -98,6 +120,8 @@ def _comment_notes(lines: list[str]) -> str:
             text = line[2:] if line.startswith("# ") else line[1:]
             if re.fullmatch(r"[-=]{10,}", text):  # a section rule: the comment line under it is a heading
                 out += ["", "## "]
+            elif m := re.fullmatch(r"-- (.+?) -{3,}", text):  # a class's section title: -- what it holds ----
+                out += ["", f"### {m.group(1)}", ""]
             elif out and out[-1] == "## ":
                 out[-1] += text
             else:
@@ -154,11 +178,12 @@ def _cut(body: list[ast.stmt], lines: list[str], prev_end: int, prefix: str, blo
             body_start = doc.end_lineno if doc is not None else stmt.body[0].lineno - 1
             while doc is None and body_start > start and (body_start in comments or not lines[body_start - 1].strip()):
                 body_start -= 1  # no docstring: comments between the signature and the first statement are notes
-            blocks.append(Block(notes, "", anchors))
+            local = _local_names(stmt)
+            blocks.append(Block(notes, "", anchors, local))
             for n, line in numbered:
                 if n in comments and n > body_start:
                     if blocks[-1].code.strip():  # the first line of a run
-                        blocks.append(Block("", ""))
+                        blocks.append(Block("", "", local=local))
                     blocks[-1].notes += line.strip()[1:].strip() + "\n"
                 else:
                     blocks[-1].code += ("\n" if blocks[-1].code else "") + line
@@ -167,6 +192,7 @@ def _cut(body: list[ast.stmt], lines: list[str], prev_end: int, prefix: str, blo
         else:  # no notes of its own: it belongs to the block above (blank lines between kept)
             blocks[-1].code += "\n" + "\n".join(lines[prev_end:start - 1] + code)
             blocks[-1].anchors += anchors
+            blocks[-1].local |= _local_names(stmt) if isinstance(stmt, DEFS) else set()
         prev_end = stmt.end_lineno
     tail = _comment_notes(lines[prev_end:]) if not prefix else ""
     if tail:  # comments after the last statement of the module
@@ -207,8 +233,9 @@ def parse(path: Path) -> Module:
 class Site:
     """The set of pages being built: resolves names to links and renders each page."""
 
-    def __init__(self, modules: list[Module], book_link: str | None = None):
+    def __init__(self, modules: list[Module], book_link: str | None = None, index_link: str = "index.html"):
         self.book_link = book_link  # the book's landing page, when the pages are part of it
+        self.index_link = index_link  # the list of all pages (the book has its own)
         self.modules = {m.name: m for m in modules}
         owners: dict[str, list[Module]] = {}
         for m in modules:
@@ -278,11 +305,12 @@ class Site:
         rows = []
         for b in m.blocks:
             ids = "".join(f'<span id="{html.escape(a)}"></span>' for a in b.anchors)
-            code = f"<pre>{self.code(b.code.rstrip(), links)}</pre>" if b.code.strip() else ""
+            here = {k: v for k, v in links.items() if k not in b.local}
+            code = f"<pre>{self.code(b.code.rstrip(), here)}</pre>" if b.code.strip() else ""
             rows.append(f'<div class="row"><div class="notes">{self.notes(b.notes, m) if b.notes else ""}</div>'
                         f'<div class="code">{ids}{code}</div></div>')
         imports = f'<section class="imports"><h2>Imports</h2><ul>{"".join(items)}</ul></section>' if items else ""
-        return _html(m.name, f'<header><nav>{self._book()}<a href="index.html">All modules</a> · '
+        return _html(m.name, f'<header><nav>{self._book()}<a href="{self.index_link}">All modules</a> · '
                      f'<a href="{m.name}.py">plain file</a></nav><h1><code>{m.name}</code></h1></header>'
                      f'<section class="intro">{self.notes(m.intro, m)}</section>{imports}'
                      f'<main>{"".join(rows)}</main><details class="plain"><summary>The plain file, '
@@ -293,8 +321,9 @@ class Site:
 
     def index(self) -> str:
         items = "".join(f'<li><a href="{m.page}"><code>{m.name}</code></a>: '
-                        f'{self.md.renderInline(m.intro.split(chr(10))[0])}</li>' for m in self.modules.values())
-        return _html("Annotated source", f'<header><nav>{self._book()}</nav><h1>tinywgan: the annotated source</h1></header><section '
+                        f'{self.md.renderInline(m.summary)}</li>' for m in self.modules.values())
+        book = f'<nav><a href="{self.book_link}">The book</a></nav>' if self.book_link else ""
+        return _html("Annotated source", f'<header>{book}<h1>tinywgan: the annotated source</h1></header><section '
                      f'class="intro"><p>Each module with its notes beside its code, in the order of the story.</p>'
                      f'<ol>{items}</ol></section>')
 
@@ -302,7 +331,8 @@ class Site:
 CSS = """
 body{margin:0;font:16px/1.55 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1f2328}
 header,.intro,.imports,.plain{padding:8px 24px}
-.intro,.imports{max-width:70em} h1{font-size:1.5em;margin:.3em 0} h2{font-size:1.1em}
+.intro,.imports{max-width:70em;overflow-x:auto} h1{font-size:1.5em;margin:.3em 0;overflow-wrap:anywhere}
+h2{font-size:1.1em}
 a{color:#0b5cad} nav a{margin-right:.5em}
 code,pre{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace}
 p code,li code{font-size:.9em;background:#eff1f3;padding:0 .2em;border-radius:3px}
@@ -322,11 +352,13 @@ def _html(title: str, body: str) -> str:
             f"<style>{style}</style></head><body>{body}</body></html>\n")
 
 
-def build(out_dir: Path, paths: list[Path] | None = None, book_link: str | None = None) -> list[Path]:
+def build(out_dir: Path, paths: list[Path] | None = None, book_link: str | None = None,
+          index_link: str = "index.html") -> list[Path]:
     """Write a page (and the plain file) per module, and index.html, into ``out_dir``; return the pages.
-    ``book_link``: the address of the book's landing page, linked from every page, when they are part of it."""
+    ``book_link``: the address of the book's landing page, linked from every page, when they are part of it;
+    ``index_link``: where "All modules" leads (the book's own list)."""
     paths = paths or [ROOT / p for p in DEFAULT_MODULES]
-    site = Site([parse(Path(p)) for p in paths], book_link)
+    site = Site([parse(Path(p)) for p in paths], book_link, index_link)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for m in site.modules.values():
@@ -343,6 +375,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("modules", nargs="*", type=Path, help=f"module files (default: {' '.join(DEFAULT_MODULES)})")
     args = parser.parse_args(argv)
     paths = [p if p.exists() else ROOT / p for p in args.modules]
+    if missing := [str(p) for p, q in zip(args.modules, paths) if not q.is_file()]:
+        parser.error(f"no such module file: {', '.join(missing)}")
     pages = build(args.out_dir, paths or None)
     print(f"wrote {len(pages)} pages and index.html to {args.out_dir}")
 

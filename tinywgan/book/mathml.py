@@ -11,37 +11,81 @@ from __future__ import annotations
 
 import html
 import re
+from xml.etree import ElementTree
 
 from latex2mathml.converter import convert
 
 
-def to_mathml(latex: str, display: bool = False) -> str:
-    """``latex`` as a ``<math>`` element (``display="block"`` for a displayed formula). A formula that
-    latex2mathml cannot read is shown as its TeX in ``<code class="tex">`` rather than failing the build."""
+LIMITS = {"min", "max", "sup", "inf", "lim", "argmin", "argmax", "arg min", "arg max"}
+
+
+class UnreadableMath(ValueError):
+    """latex2mathml could not turn a formula into MathML (or left a TeX command in it)."""
+
+
+def convert_strict(latex: str, display: bool = False) -> str:
+    """``latex`` as a ``<math>`` element; :class:`UnreadableMath` when latex2mathml fails or leaves a TeX
+    command in its output (as it does for the braces of ``\\Big\\{``, which are mended here). In a displayed
+    formula, the limits of min/max/sup/inf/lim go under the operator, as TeX sets them."""
     try:
         mathml = convert(latex.strip(), display="block" if display else "inline")
-    except Exception:
+    except Exception as err:  # latex2mathml raises many kinds of errors on TeX it does not know
+        raise UnreadableMath(f"{type(err).__name__}: {err}") from None
+    mathml = re.sub(r' xmlns="[^"]*"', "", mathml)  # HTML needs no namespace, and then no URL is left in the page
+    mathml = mathml.replace(">\\{<", ">{<").replace(">\\}<", ">}<").replace(">\\|<", ">&#x02016;<")
+    try:
+        root = ElementTree.fromstring(mathml)
+    except ElementTree.ParseError as err:  # e.g. a control character in the TeX (a "\\a" read as BEL)
+        raise UnreadableMath(f"latex2mathml wrote markup that does not parse ({err})") from None
+    if display:
+        for node in root.iter("msub"):
+            base = node[0] if len(node) else None
+            if base is not None and base.tag == "mo" and (base.text or "").strip() in LIMITS:
+                node.tag = "munder"
+    text = "".join(root.itertext())
+    if leftover := re.search(r"\\[A-Za-z]+|\\[{}|]", text):
+        raise UnreadableMath(f"latex2mathml left {leftover.group(0)!r} in its output")
+    return ElementTree.tostring(root, encoding="unicode")
+
+
+def to_mathml(latex: str, display: bool = False) -> str:
+    """``latex`` as a ``<math>`` element (``display="block"`` for a displayed formula). A formula that
+    latex2mathml cannot read is shown as its TeX in ``<code class="tex">`` rather than failing the build (the
+    annotated-source tests and the book's Sphinx warnings catch it)."""
+    try:
+        return convert_strict(latex, display)
+    except UnreadableMath:
         return f'<code class="tex">{html.escape(latex)}</code>'
-    return re.sub(r' xmlns="[^"]*"', "", mathml)  # HTML needs no namespace, and then no URL is left in the page
 
 
 # The Sphinx side: a math renderer registered as "mathml".
 
+def _render(translator, node, display: bool) -> str:
+    """The node's formula as MathML; a formula latex2mathml cannot read is a Sphinx warning (the build reports
+    it, the book's test fails on it) and shows as its TeX."""
+    try:
+        return convert_strict(node.astext(), display)
+    except UnreadableMath as err:
+        from sphinx.util import logging
+        logging.getLogger(__name__).warning(f"math not rendered: {err}: {node.astext()!r}", location=node)
+        return f'<code class="tex">{html.escape(node.astext())}</code>'
+
+
 def _visit_inline(translator, node) -> None:
     from docutils import nodes
-    translator.body.append(to_mathml(node.astext()))
+    translator.body.append(_render(translator, node, display=False))
     raise nodes.SkipNode
 
 
 def _visit_block(translator, node) -> None:
     from docutils import nodes
-    latex = node.astext()
-    if node.get("number"):  # an equation numbered by amsmath / a label: keep the anchor and show the number
-        translator.body.append(f'<div class="math-block" id="{html.escape(node["ids"][0] if node["ids"] else "")}">')
-        translator.body.append(to_mathml(latex, display=True))
-        translator.body.append(f'<span class="eqno">({node["number"]})</span></div>')
+    mathml = _render(translator, node, display=True)
+    if node.get("number"):  # a numbered equation (amsmath, a label): keep its anchor and show the number
+        anchor = f' id="{html.escape(node["ids"][0])}"' if node.get("ids") else ""
+        translator.body.append(f'<div class="math-block"{anchor}>{mathml}<span class="eqno">({node["number"]})'
+                               f'</span></div>')
     else:
-        translator.body.append(f'<div class="math-block">{to_mathml(latex, display=True)}</div>')
+        translator.body.append(f'<div class="math-block">{mathml}</div>')
     raise nodes.SkipNode
 
 

@@ -4,7 +4,7 @@ The book shows each chapter with what its default run printed and drew. Chapters
 book executes them when it is built. Chapters 06-09 take minutes (they train WGANs), so the book shows a
 default run recorded in the repository (``docs/book/recorded/NN_*.ipynb``), which one command regenerates::
 
-    python -m tinywgan.book record            # 06, 07, 08 and 09, one after the other (about 20 minutes)
+    python -m tinywgan.book record            # 06, 07, 08 and 09, one after the other (about 25 minutes)
     python -m tinywgan.book record 07         # one of them
 
 Each notebook carries where its outputs came from in ``metadata["tinywgan"]`` (built or recorded, the date,
@@ -18,14 +18,12 @@ import platform
 import re
 import tempfile
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 CHAPTERS = ROOT / "chapters"
 RECORDED = ROOT / "docs" / "book" / "recorded"
-BUILT_AT_BUILD_TIME = ("01", "02", "03", "04", "05")  # seconds each; 06-09 take minutes and are recorded
-RECORDED_CHAPTERS = ("06", "07", "08", "09")
+RECORDED_CHAPTERS = ("06", "07", "08", "09")  # minutes each at their defaults; 01-05 (seconds) run at build time
 
 
 def chapter_files() -> list[Path]:
@@ -49,23 +47,15 @@ def read_chapter(path: Path):
     return jupytext.read(path)
 
 
-@contextmanager
-def _environment(**values: str | None):
-    """Set (or, for None, remove) environment variables while the block runs: the kernel inherits them."""
-    saved = {k: os.environ.get(k) for k in values}
-    for k, v in values.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+def kernel_environment(quick: bool) -> dict[str, str]:
+    """The environment a chapter's kernel runs in: this process's, with ``TINYWGAN_QUICK=1`` for a quick run
+    (and without it otherwise), one BLAS thread set before NumPy loads, and no ``MPLBACKEND`` (the kernel
+    picks its inline backend, which shows figures below their cells)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("TINYWGAN_QUICK", "MPLBACKEND")}
+    env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    if quick:
+        env["TINYWGAN_QUICK"] = "1"
+    return env
 
 
 def machine() -> str:
@@ -91,8 +81,8 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
 def tidy_outputs(notebook) -> None:
-    """Collapse the progress bars' redraws, drop terminal colour codes, and merge consecutive stream
-    outputs of one kind, so a page shows what the terminal showed at the end."""
+    """Collapse the progress bars' redraws, drop terminal colour codes, merge consecutive stream outputs of
+    one kind and drop blank ones, so a page shows what the terminal showed at the end."""
     for cell in notebook.cells:
         if cell.cell_type != "code":
             continue
@@ -107,7 +97,8 @@ def tidy_outputs(notebook) -> None:
         for out in merged:
             if out.get("output_type") == "stream":
                 out["text"] = collapse_carriage_returns(out["text"])
-        cell["outputs"] = merged
+        # a bar that cleared itself (tqdm's leave=False) or a lone newline would show as an empty box
+        cell["outputs"] = [o for o in merged if o.get("output_type") != "stream" or o["text"].strip()]
 
 
 def execute(notebook, folder: Path, quick: bool = False, timeout: int | None = None):
@@ -115,11 +106,10 @@ def execute(notebook, folder: Path, quick: bool = False, timeout: int | None = N
     ``out/`` goes), with ``TINYWGAN_QUICK=1`` when ``quick``; tidy its outputs and return it. A cell that
     raises stops the run with nbclient's ``CellExecutionError`` (which shows the cell and the traceback)."""
     from nbclient import NotebookClient
-    with _environment(TINYWGAN_QUICK="1" if quick else None, OPENBLAS_NUM_THREADS="1",
-                      OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", MPLBACKEND=None):
-        NotebookClient(notebook, timeout=timeout, kernel_name="python3",
-                       extra_arguments=["--IPKernelApp.log_level=ERROR"],  # not its warning about plain TCP on
-                       resources={"metadata": {"path": str(folder)}}).execute()  # localhost at every start
+    client = NotebookClient(notebook, timeout=timeout, kernel_name="python3",
+                            extra_arguments=["--IPKernelApp.log_level=ERROR"],  # not its warning about plain
+                            resources={"metadata": {"path": str(folder)}})  # TCP on localhost at every start
+    client.execute(env=kernel_environment(quick))  # the kernel's own environment: this process's stays as it is
     tidy_outputs(notebook)
     return notebook
 
