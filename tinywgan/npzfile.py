@@ -1,5 +1,5 @@
-"""Writing a tinywgan ``.npz`` file so that nothing a user saved is lost: what ``tinywgan.save`` and
-``tinywgan.wgan.checkpoint.save`` share.
+"""Writing and reading a tinywgan ``.npz`` file so that nothing a user saved is lost, and nothing read is
+unpickled: what ``tinywgan.save``/``load`` and ``tinywgan.wgan.checkpoint.save``/``load`` share.
 
 :func:`write_atomically` writes the arrays into a temporary file in the target's folder, flushes and fsyncs
 it, then renames it over the target with ``os.replace`` (atomic on POSIX and Windows): a crash or an
@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import json
 import os
 import re
 import socket
@@ -19,6 +20,8 @@ import tempfile
 from pathlib import Path
 
 import numpy as np  # the file format lives on the host, whatever the device
+
+MARKER = "__tinywgan__"  # the entry that holds the file's JSON index
 
 
 def write_atomically(path: Path, arrays: dict, fn: str) -> Path:
@@ -55,6 +58,37 @@ def write_atomically(path: Path, arrays: dict, fn: str) -> Path:
         raise
     _fsync_folder(folder)
     return path
+
+
+def read(path: Path, fn: str, what: str, error: type[Exception] = ValueError) -> tuple[object, dict]:
+    """The JSON index and the arrays of the tinywgan ``.npz`` at ``path``, every array read now, so that a
+    damaged file fails here and not halfway through restoring it. ``numpy.load(..., allow_pickle=False)``
+    refuses object arrays: nothing is unpickled. A missing file or a folder is the OSError Python would raise;
+    anything that is not a readable ``.npz`` holding a ``MARKER`` entry is ``error``; both messages start with
+    ``fn`` (the public function) and name the file, and say it is not ``what`` ("a tinywgan checkpoint")."""
+    if path.is_dir():
+        raise IsADirectoryError(f"{fn}: {str(path)!r} is a folder; give the file's path")
+    if not path.exists():
+        raise FileNotFoundError(f"{fn}: no file {str(path)!r}" + (
+            "" if path.parent.is_dir() else f" (its folder {str(path.parent)!r} does not exist)"))
+    try:
+        npz = np.load(path, allow_pickle=False)
+    except (FileNotFoundError, IsADirectoryError, PermissionError):
+        raise
+    except Exception as err:  # not a zip, a truncated zip, an empty file, a pickle...
+        raise error(f"{fn}: {path} is not {what} ({type(err).__name__}: {err})") from None
+    if not isinstance(npz, np.lib.npyio.NpzFile):
+        raise error(f"{fn}: {path} holds a single .npy array, not {what}")
+    with npz:
+        if MARKER not in npz.files:
+            raise error(f"{fn}: {path} is not {what}: the .npz has no {MARKER!r} entry "
+                        f"(it holds {sorted(npz.files)[:5]})")
+        try:
+            document = json.loads(bytes(npz[MARKER]).decode("utf-8"))
+            arrays = {name: npz[name] for name in npz.files if name != MARKER}
+        except Exception as err:  # a bad CRC, a truncated member, an object array refused, bad JSON...
+            raise error(f"{fn}: {path} is damaged ({type(err).__name__}: {err})") from None
+    return document, arrays
 
 
 def host_tag() -> str:

@@ -38,7 +38,7 @@ from .engine.tensor import Tensor
 from .nn import Module
 from .optim import Optimizer
 
-MARKER = "__tinywgan__"
+MARKER = npzfile.MARKER
 FORMAT = "tinywgan-save"
 FORMAT_VERSION = 1
 
@@ -184,27 +184,8 @@ def _path(path, fn: str, obj=None) -> Path:
 
 
 def _read(path: Path):
-    """The JSON document and the arrays of a tinywgan ``.npz``, every array read now (so a damaged file fails
-    here, naming it). ``numpy.load(..., allow_pickle=False)`` refuses object arrays: nothing is unpickled."""
-    if path.is_dir():
-        raise IsADirectoryError(f"load: {path} is a folder, not a file")
-    try:
-        npz = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise FileNotFoundError(f"load: no file {path}") from None
-    except Exception as err:  # not a zip, a truncated zip, an empty file, a pickle...
-        raise ValueError(f"load: {path} is not a file written by tinywgan ({type(err).__name__}: {err})") \
-            from None
-    if not isinstance(npz, np.lib.npyio.NpzFile):
-        raise ValueError(f"load: {path} holds a single .npy array, not a file written by tinywgan")
-    with npz:
-        if MARKER not in npz.files:
-            raise ValueError(f"load: {path} is not a file written by tinywgan: the .npz has no {MARKER!r} entry")
-        try:
-            document = json.loads(bytes(npz[MARKER]).decode("utf-8"))
-            arrays = {name: npz[name] for name in npz.files if name != MARKER}
-        except Exception as err:  # a bad CRC, a truncated member, an object array refused, bad JSON...
-            raise ValueError(f"load: {path} is damaged ({type(err).__name__}: {err})") from None
+    """The JSON index and the arrays of a tinywgan ``.npz`` (:func:`tinywgan.npzfile.read`)."""
+    document, arrays = npzfile.read(path, "load", "a file written by tinywgan")
     if not isinstance(document, dict):
         raise ValueError(f"load: {path} is damaged: its {MARKER!r} entry is not an index")
     return document, arrays

@@ -38,7 +38,7 @@ from ..engine import Tensor
 from ..nn import Module
 from ..optim import Optimizer
 
-MARKER = "__tinywgan__"
+MARKER = npzfile.MARKER
 FORMAT = "tinywgan-checkpoint"
 FORMAT_VERSION = 1
 KINDS = ("modules", "optimizers", "generators", "metadata")
@@ -148,30 +148,7 @@ def load(path) -> "Checkpoint":
     """
     path = _checked_path(path, "checkpoint.load")
     npzfile.remove_stale_temporaries(path)
-    if path.is_dir():
-        raise IsADirectoryError(f"checkpoint.load: {str(path)!r} is a folder; give the checkpoint file's path")
-    if not path.exists():
-        raise FileNotFoundError(f"checkpoint.load: no file {str(path)!r}" + (
-            "" if path.parent.is_dir() else f" (its folder {str(path.parent)!r} does not exist)"))
-    try:
-        npz = np.load(path, allow_pickle=False)
-    except (FileNotFoundError, IsADirectoryError, PermissionError):
-        raise
-    except Exception as err:  # not a zip, a truncated zip, an empty file, a pickle...
-        raise CheckpointError(f"{path}: not a readable tinywgan checkpoint ({type(err).__name__}: {err})") \
-            from err
-    if not isinstance(npz, np.lib.npyio.NpzFile):
-        raise CheckpointError(f"{path}: holds a single .npy array, not a tinywgan checkpoint (.npz)")
-    with npz:
-        if MARKER not in npz.files:
-            raise CheckpointError(f"{path}: not a tinywgan checkpoint: the .npz has no {MARKER!r} entry "
-                                  f"(it holds {sorted(npz.files)[:5]}...)")
-        try:
-            document = json.loads(bytes(npz[MARKER]).decode("utf-8"))
-            arrays = {name: npz[name] for name in npz.files if name != MARKER}
-        except Exception as err:  # a bad CRC, a truncated member, an object array refused, bad JSON...
-            raise CheckpointError(f"{path}: damaged tinywgan checkpoint ({type(err).__name__}: {err})") \
-                from err
+    document, arrays = npzfile.read(path, "checkpoint.load", "a tinywgan checkpoint", CheckpointError)
     return Checkpoint(path, document, arrays)
 
 
