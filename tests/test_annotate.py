@@ -174,3 +174,15 @@ def test_command_line(tmp_path, capsys):
     with pytest.raises(SystemExit):
         annotate.main([str(tmp_path), "tinywgan/no_such_module.py"])
     assert "no such module file: tinywgan/no_such_module.py" in capsys.readouterr().err
+
+
+def test_mathml_mends_what_latex2mathml_garbles_and_refuses_what_it_cannot_read():
+    from tinywgan.book.mathml import UnreadableMath, convert_strict, to_mathml
+    braces = convert_strict(r"\Big\{ x \Big\}", display=True)
+    assert ">{<" in braces and ">}<" in braces and "\\" not in braces
+    assert "<munder><mo>min</mo>" in convert_strict(r"\min_{x} f(x)", display=True)  # limits under, as TeX
+    assert "<msub><mo>min</mo>" in convert_strict(r"\min_{x} f(x)")  # beside, inline
+    for bad in (r"\frac{a}{", "\x07lpha"):  # unbalanced; a "\a" that Python read as BEL
+        with pytest.raises(UnreadableMath):
+            convert_strict(bad)
+        assert to_mathml(bad).startswith('<code class="tex">')

@@ -319,13 +319,17 @@ class Site:
     def _book(self) -> str:
         return f'<a href="{self.book_link}">The book</a> · ' if self.book_link else ""
 
+    def module_list(self, folder: str = "") -> str:
+        """The pages in the story's order, each with its module's summary, as an ``<ol>`` (``folder``: where
+        the pages are, seen from the page that shows the list)."""
+        return "<ol>" + "".join(f'<li><a href="{folder}{m.page}"><code>{m.name}</code></a>: '
+                                f'{self.md.renderInline(m.summary)}</li>' for m in self.modules.values()) + "</ol>"
+
     def index(self) -> str:
-        items = "".join(f'<li><a href="{m.page}"><code>{m.name}</code></a>: '
-                        f'{self.md.renderInline(m.summary)}</li>' for m in self.modules.values())
         book = f'<nav><a href="{self.book_link}">The book</a></nav>' if self.book_link else ""
         return _html("Annotated source", f'<header>{book}<h1>tinywgan: the annotated source</h1></header><section '
                      f'class="intro"><p>Each module with its notes beside its code, in the order of the story.</p>'
-                     f'<ol>{items}</ol></section>')
+                     f'{self.module_list()}</section>')
 
 
 CSS = """
@@ -352,13 +356,17 @@ def _html(title: str, body: str) -> str:
             f"<style>{style}</style></head><body>{body}</body></html>\n")
 
 
-def build(out_dir: Path, paths: list[Path] | None = None, book_link: str | None = None,
-          index_link: str = "index.html") -> list[Path]:
-    """Write a page (and the plain file) per module, and index.html, into ``out_dir``; return the pages.
-    ``book_link``: the address of the book's landing page, linked from every page, when they are part of it;
-    ``index_link``: where "All modules" leads (the book's own list)."""
-    paths = paths or [ROOT / p for p in DEFAULT_MODULES]
-    site = Site([parse(Path(p)) for p in paths], book_link, index_link)
+def make_site(paths: list[Path] | None = None, book_link: str | None = None,
+              index_link: str = "index.html") -> Site:
+    """The modules at ``paths`` (default: :data:`DEFAULT_MODULES`), parsed. ``book_link``: the address of the
+    book's landing page, linked from every page, when they are part of it; ``index_link``: where "All
+    modules" leads (the book has its own list)."""
+    return Site([parse(Path(p)) for p in paths or [ROOT / p for p in DEFAULT_MODULES]], book_link, index_link)
+
+
+def write(site: Site, out_dir: Path) -> list[Path]:
+    """Write a page (and the plain file) per module of ``site``, and index.html, into ``out_dir``; return the
+    pages."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for m in site.modules.values():
@@ -367,6 +375,11 @@ def build(out_dir: Path, paths: list[Path] | None = None, book_link: str | None 
         written.append(out_dir / m.page)
     (out_dir / "index.html").write_text(site.index(), encoding="utf-8")
     return written
+
+
+def build(out_dir: Path, paths: list[Path] | None = None) -> list[Path]:
+    """:func:`write` the pages of the modules at ``paths`` (default: :data:`DEFAULT_MODULES`) into ``out_dir``."""
+    return write(make_site(paths), out_dir)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -109,8 +109,7 @@ def chapter_page(path: Path, executed, site) -> object:
     run whose code cells differ from the chapter's is marked stale on the page."""
     import nbformat
     page = notebooks.read_chapter(path)
-    ran = [c for c in executed.cells if c.cell_type == "code"]
-    code = [c for c in page.cells if c.cell_type == "code"]
+    ran, code = code_cells(executed), code_cells(page)
     stale = [c.source for c in ran] != [c.source for c in code]
     for cell in code:  # outputs go to the cell with the same code (a cell changed since a recording gets none)
         old = next((c for c in ran if c.source == cell.source), None)
@@ -125,12 +124,15 @@ def chapter_page(path: Path, executed, site) -> object:
     return page
 
 
+def code_cells(notebook) -> list:
+    return [c for c in notebook.cells if c.cell_type == "code"]
+
+
 def is_stale(path: Path) -> bool:
     """True when chapter ``path``'s recorded run no longer has the chapter's code cells."""
     import nbformat
     recorded = nbformat.read(str(notebooks.recorded_path(path)), as_version=4)
-    ran = [c.source for c in recorded.cells if c.cell_type == "code"]
-    return ran != [c.source for c in notebooks.read_chapter(path).cells if c.cell_type == "code"]
+    return [c.source for c in code_cells(recorded)] != [c.source for c in code_cells(notebooks.read_chapter(path))]
 
 
 def chapter_runs(quick: bool, jobs: int, log) -> dict:
@@ -160,12 +162,10 @@ def chapter_runs(quick: bool, jobs: int, log) -> dict:
 
 def source_page(site) -> str:
     """``source.md``: the annotated pages in the story's order, one line each."""
-    items = "\n".join(f'<li><a href="source/{m.page}"><code>{m.name}</code></a>: '
-                      f"{site.md.renderInline(m.summary)}</li>" for m in site.modules.values())
     return ("# The annotated source\n\nEach module with its notes (docstrings and comments, math rendered) beside "
             "the code they explain, block by block; names in the code link to where they are defined, and each "
             "page links its plain file. The pages are laid out in two columns on a wide screen and stacked on a "
-            "narrow one.\n\n<ol>\n" + items + "\n</ol>\n")
+            "narrow one.\n\n" + site.module_list("source/") + "\n")
 
 
 def checks_page(log) -> str:
@@ -190,9 +190,8 @@ def stage(folder: Path, quick: bool, jobs: int, log) -> None:
     import nbformat
     from tinywgan.book import annotate
     shutil.copytree(SOURCE, folder, ignore=shutil.ignore_patterns("recorded", "__pycache__"))
-    annotated = folder / "_extra" / "source"
-    annotate.build(annotated, book_link="../index.html", index_link="../source.html")
-    site = annotate.Site([annotate.parse(ROOT / p) for p in annotate.DEFAULT_MODULES])
+    site = annotate.make_site(book_link="../index.html", index_link="../source.html")
+    annotate.write(site, folder / "_extra" / "source")
     (folder / "source.md").write_text(source_page(site), encoding="utf-8")
     log(f"  annotated {len(site.modules)} modules")
     (folder / "checks.md").write_text(checks_page(log), encoding="utf-8")

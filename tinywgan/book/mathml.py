@@ -60,7 +60,7 @@ def to_mathml(latex: str, display: bool = False) -> str:
 
 # The Sphinx side: a math renderer registered as "mathml".
 
-def _render(translator, node, display: bool) -> str:
+def _render(node, display: bool) -> str:
     """The node's formula as MathML; a formula latex2mathml cannot read is a Sphinx warning (the build reports
     it, the book's test fails on it) and shows as its TeX."""
     try:
@@ -73,13 +73,13 @@ def _render(translator, node, display: bool) -> str:
 
 def _visit_inline(translator, node) -> None:
     from docutils import nodes
-    translator.body.append(_render(translator, node, display=False))
+    translator.body.append(_render(node, display=False))
     raise nodes.SkipNode
 
 
 def _visit_block(translator, node) -> None:
     from docutils import nodes
-    mathml = _render(translator, node, display=True)
+    mathml = _render(node, display=True)
     if node.get("number"):  # a numbered equation (amsmath, a label): keep its anchor and show the number
         anchor = f' id="{html.escape(node["ids"][0])}"' if node.get("ids") else ""
         translator.body.append(f'<div class="math-block"{anchor}>{mathml}<span class="eqno">({node["number"]})'
